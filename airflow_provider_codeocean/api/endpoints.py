@@ -1,0 +1,161 @@
+"""Every Code Ocean API endpoint, defined once; the sync and the async transport both send these.
+
+Capsule routes are mirrored under ``pipelines/`` (platform 4.1+); ``kind`` picks the prefix.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from airflow_provider_codeocean.api.endpoint import Endpoint, seg
+from airflow_provider_codeocean.models import (
+    AppPanel,
+    Capsule,
+    Computation,
+    CustomMetadataSchema,
+    DataAsset,
+    DataAssetParams,
+    DataAssetUpdate,
+    FileURLs,
+    Folder,
+    Permissions,
+    RunParams,
+    SearchPage,
+)
+from airflow_provider_codeocean.models._parse import JSON
+
+Kind = Literal["capsules", "pipelines"]
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _computations(data: Any) -> list[Computation]:
+    items = data if isinstance(data, list) else []
+    return [Computation.from_json(item) for item in items]
+
+
+# Capsules and pipelines
+
+
+def get_capsule(capsule_id: str, kind: Kind = "capsules") -> Endpoint[Capsule]:
+    return Endpoint("GET", f"{kind}/{seg(capsule_id)}", Capsule.from_json)
+
+
+def list_computations(capsule_id: str, kind: Kind = "capsules") -> Endpoint[list[Computation]]:
+    return Endpoint("GET", f"{kind}/{seg(capsule_id)}/computations", _computations)
+
+
+def get_app_panel(capsule_id: str, version: int | None = None, kind: Kind = "capsules") -> Endpoint[AppPanel]:
+    params = {"version": str(version)} if version is not None else None
+    return Endpoint("GET", f"{kind}/{seg(capsule_id)}/app_panel", AppPanel.from_json, params=params)
+
+
+def search_capsules(body: JSON, kind: Kind = "capsules") -> Endpoint[SearchPage[Capsule]]:
+    return Endpoint("POST", f"{kind}/search", SearchPage.parser(Capsule.from_json), json=body)
+
+
+def archive_capsule(capsule_id: str, archive: bool, kind: Kind = "capsules") -> Endpoint[None]:
+    return Endpoint("PATCH", f"{kind}/{seg(capsule_id)}/archive", params={"archive": _bool(archive)})
+
+
+def get_capsule_permissions(capsule_id: str, kind: Kind = "capsules") -> Endpoint[Permissions]:
+    return Endpoint("GET", f"{kind}/{seg(capsule_id)}/permissions", Permissions.from_json)
+
+
+def update_capsule_permissions(
+    capsule_id: str, permissions: Permissions, kind: Kind = "capsules"
+) -> Endpoint[None]:
+    return Endpoint("POST", f"{kind}/{seg(capsule_id)}/permissions", json=permissions.to_json())
+
+
+# Computations
+
+
+def run_computation(params: RunParams) -> Endpoint[Computation]:
+    # Not idempotent: sending it twice starts two runs. Never retried on ambiguous failures.
+    return Endpoint("POST", "computations", Computation.from_json, json=params.to_json(), idempotent=False)
+
+
+def get_computation(computation_id: str) -> Endpoint[Computation]:
+    return Endpoint("GET", f"computations/{seg(computation_id)}", Computation.from_json)
+
+
+def rename_computation(computation_id: str, name: str) -> Endpoint[None]:
+    return Endpoint("PATCH", f"computations/{seg(computation_id)}", params={"name": name})
+
+
+def delete_computation(computation_id: str) -> Endpoint[None]:
+    """Stops the run if it is running, and deletes it: the API's only way to stop a run."""
+    return Endpoint("DELETE", f"computations/{seg(computation_id)}")
+
+
+def list_results(computation_id: str, path: str = "") -> Endpoint[Folder]:
+    return Endpoint(
+        "POST", f"computations/{seg(computation_id)}/results", Folder.from_json, json={"path": path}
+    )
+
+
+def get_result_file_urls(computation_id: str, path: str) -> Endpoint[FileURLs]:
+    return Endpoint(
+        "GET", f"computations/{seg(computation_id)}/results/urls", FileURLs.from_json, params={"path": path}
+    )
+
+
+# Data assets
+
+
+def create_data_asset(params: DataAssetParams) -> Endpoint[DataAsset]:
+    # Not idempotent: sending it twice creates two assets. Never retried on ambiguous failures.
+    return Endpoint("POST", "data_assets", DataAsset.from_json, json=params.to_json(), idempotent=False)
+
+
+def get_data_asset(data_asset_id: str) -> Endpoint[DataAsset]:
+    return Endpoint("GET", f"data_assets/{seg(data_asset_id)}", DataAsset.from_json)
+
+
+def update_data_asset(data_asset_id: str, update: DataAssetUpdate) -> Endpoint[DataAsset]:
+    return Endpoint("PUT", f"data_assets/{seg(data_asset_id)}", DataAsset.from_json, json=update.to_json())
+
+
+def delete_data_asset(data_asset_id: str) -> Endpoint[None]:
+    return Endpoint("DELETE", f"data_assets/{seg(data_asset_id)}")
+
+
+def archive_data_asset(data_asset_id: str, archive: bool) -> Endpoint[None]:
+    return Endpoint("PATCH", f"data_assets/{seg(data_asset_id)}/archive", params={"archive": _bool(archive)})
+
+
+def search_data_assets(body: JSON) -> Endpoint[SearchPage[DataAsset]]:
+    return Endpoint("POST", "data_assets/search", SearchPage.parser(DataAsset.from_json), json=body)
+
+
+def list_data_asset_files(data_asset_id: str, path: str = "") -> Endpoint[Folder]:
+    return Endpoint("POST", f"data_assets/{seg(data_asset_id)}/files", Folder.from_json, json={"path": path})
+
+
+def get_data_asset_file_urls(data_asset_id: str, path: str) -> Endpoint[FileURLs]:
+    return Endpoint(
+        "GET", f"data_assets/{seg(data_asset_id)}/files/urls", FileURLs.from_json, params={"path": path}
+    )
+
+
+def get_data_asset_permissions(data_asset_id: str) -> Endpoint[Permissions]:
+    return Endpoint("GET", f"data_assets/{seg(data_asset_id)}/permissions", Permissions.from_json)
+
+
+def update_data_asset_permissions(data_asset_id: str, permissions: Permissions) -> Endpoint[None]:
+    return Endpoint("POST", f"data_assets/{seg(data_asset_id)}/permissions", json=permissions.to_json())
+
+
+def transfer_data_asset(data_asset_id: str, body: JSON) -> Endpoint[None]:
+    """Admin only: move an asset to (or between) external S3 storage."""
+    return Endpoint("POST", f"data_assets/{seg(data_asset_id)}/transfer", json=body, idempotent=False)
+
+
+# Other
+
+
+def get_custom_metadata() -> Endpoint[CustomMetadataSchema]:
+    return Endpoint("GET", "custom_metadata", CustomMetadataSchema.from_json)

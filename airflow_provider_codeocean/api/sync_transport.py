@@ -1,0 +1,96 @@
+"""The synchronous transport: one requests session per hook, a timeout on every request."""
+
+from __future__ import annotations
+
+from typing import IO, Any, TypeVar, cast
+
+import requests
+import tenacity
+from requests.adapters import HTTPAdapter
+
+from airflow_provider_codeocean.api.endpoint import Endpoint, build_error, decode
+from airflow_provider_codeocean.api.retry import retry_kwargs
+from airflow_provider_codeocean.api.settings import ClientSettings
+from airflow_provider_codeocean.errors import CodeOceanConnectionError, CodeOceanTimeoutError
+
+T = TypeVar("T")
+
+CHUNK_SIZE = 1024 * 1024
+
+
+class SyncTransport:
+    def __init__(self, settings: ClientSettings) -> None:
+        self._settings = settings
+        self._session = _new_session(settings)
+        self._session.auth = (settings.token, "")
+        # Signed file URLs need no token, and must never receive it (they may point at S3).
+        self._download_session = _new_session(settings)
+
+    def send(self, endpoint: Endpoint[T]) -> T:
+        retrying = tenacity.Retrying(**retry_kwargs(self._settings, endpoint))
+        return cast(T, retrying(self._send_once, endpoint))
+
+    def _send_once(self, endpoint: Endpoint[T]) -> T:
+        settings = self._settings
+        path = f"/api/v1/{endpoint.path}"
+        try:
+            response = self._session.request(
+                endpoint.method,
+                settings.api_url + endpoint.path,
+                params=endpoint.params,
+                json=endpoint.json,
+                timeout=(settings.connect_timeout, settings.read_timeout),
+            )
+        except requests.Timeout:
+            raise CodeOceanTimeoutError(
+                f"no answer within {settings.read_timeout:g} s (connect {settings.connect_timeout:g} s)",
+                method=endpoint.method,
+                path=path,
+            ) from None
+        except requests.RequestException as exc:
+            raise CodeOceanConnectionError(
+                f"connection to {settings.base_url} failed: {type(exc).__name__}",
+                method=endpoint.method,
+                path=path,
+            ) from None
+        return decode(endpoint, response.status_code, response.headers, response.content)
+
+    def download(self, url: str, sink: IO[bytes], what: Endpoint[Any]) -> int:
+        """Stream a signed URL into ``sink`` in chunks; returns the bytes written."""
+        settings = self._settings
+        try:
+            with self._download_session.get(
+                url, stream=True, timeout=(settings.connect_timeout, settings.read_timeout)
+            ) as response:
+                if response.status_code >= 400:
+                    raise build_error(what, response.status_code, response.headers, response.content)
+                written = 0
+                for chunk in response.iter_content(CHUNK_SIZE):
+                    sink.write(chunk)
+                    written += len(chunk)
+                return written
+        except requests.Timeout:
+            raise CodeOceanTimeoutError(
+                "download stalled", method="GET", path=f"signed URL for {what.describe()}"
+            ) from None
+        except requests.RequestException as exc:
+            raise CodeOceanConnectionError(
+                f"download failed: {type(exc).__name__}",
+                method="GET",
+                path=f"signed URL for {what.describe()}",
+            ) from None
+
+    def close(self) -> None:
+        self._session.close()
+        self._download_session.close()
+
+
+def _new_session(settings: ClientSettings) -> requests.Session:
+    session = requests.Session()
+    session.headers.update(settings.headers)
+    session.verify = settings.verify
+    # Retries are tenacity's job (it knows which requests are idempotent); urllib3 must not add its own.
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

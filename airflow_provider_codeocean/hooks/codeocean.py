@@ -1,0 +1,528 @@
+"""CodeOceanHook: the whole Code Ocean REST API behind one Airflow connection of type ``codeocean``."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+from airflow.providers.common.compat.sdk import BaseHook
+
+from airflow_provider_codeocean.api import endpoints
+from airflow_provider_codeocean.api.endpoint import Endpoint
+from airflow_provider_codeocean.api.settings import ClientSettings
+from airflow_provider_codeocean.errors import (
+    CodeOceanApiError,
+    CodeOceanAuthenticationError,
+    CodeOceanConfigError,
+    CodeOceanError,
+    CodeOceanNotFoundError,
+    CodeOceanPermissionError,
+    CodeOceanTransportError,
+)
+from airflow_provider_codeocean.models import (
+    AppPanel,
+    Capsule,
+    Computation,
+    CustomMetadataSchema,
+    DataAsset,
+    DataAssetParams,
+    DataAssetUpdate,
+    FileURLs,
+    Folder,
+    FolderItem,
+    Permissions,
+    RunParams,
+    SearchPage,
+)
+from airflow_provider_codeocean.models._parse import JSON, drop_none
+
+if TYPE_CHECKING:
+    import httpx
+
+    from airflow_provider_codeocean.api.async_transport import AsyncTransport
+    from airflow_provider_codeocean.api.sync_transport import SyncTransport
+
+T = TypeVar("T")
+
+SEARCH_PAGE_SIZE = 1000
+
+CONNECTION_UI = {
+    "hidden_fields": ["login", "schema", "port"],
+    "relabeling": {"host": "Domain", "password": "API Token"},
+    "placeholders": {
+        "host": "https://acme.codeocean.com",
+        "password": "cop_...",
+        "extra": '{"request_timeout": 60, "retry_limit": 5, "verify_ssl": true, "agent_id": "Apache Airflow"}',
+    },
+}
+
+
+class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-followed
+    """Talk to Code Ocean through the connection ``codeocean_conn_id``.
+
+    Every request has a timeout; idempotent requests are retried on 429, 5xx and lost connections
+    with jittered exponential backoff that honours Retry-After. Creating a computation or a data
+    asset is retried only on 429 (see :mod:`airflow_provider_codeocean.api.retry`).
+
+    The async methods (prefixed ``a``) share one httpx client per Code Ocean address and event loop;
+    use them inside ``async with hook:``.
+
+    :param codeocean_conn_id: the Airflow connection id.
+    :param timeout: read timeout in seconds for each request; overrides the connection's extra.
+    :param retry_limit: retries after the first attempt; overrides the connection's extra.
+    """
+
+    conn_name_attr = "codeocean_conn_id"
+    default_conn_name = "codeocean_default"
+    conn_type = "codeocean"
+    hook_name = "Code Ocean"
+
+    def __init__(
+        self,
+        codeocean_conn_id: str = default_conn_name,
+        *,
+        timeout: float | None = None,
+        retry_limit: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.codeocean_conn_id = codeocean_conn_id
+        self._overrides: dict[str, Any] = drop_none({"read_timeout": timeout, "retry_limit": retry_limit})
+        self._async_transport: AsyncTransport | None = None
+        self._async_depth = 0
+
+    # Connection form (Airflow < 3.2 reads these; newer versions read get_provider_info)
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return CONNECTION_UI
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        try:
+            from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+            from flask_babel import lazy_gettext
+            from wtforms import BooleanField, StringField
+        except ImportError:
+            return {}
+        return {
+            "request_timeout": StringField(lazy_gettext("Request timeout (s)"), widget=BS3TextFieldWidget()),
+            "retry_limit": StringField(lazy_gettext("Retry limit"), widget=BS3TextFieldWidget()),
+            "verify_ssl": BooleanField(lazy_gettext("Verify TLS certificates"), default=True),
+            "agent_id": StringField(lazy_gettext("Agent id"), widget=BS3TextFieldWidget()),
+            "min_server_version": StringField(
+                lazy_gettext("Minimum server version"), widget=BS3TextFieldWidget()
+            ),
+        }
+
+    # Settings
+
+    @cached_property
+    def settings(self) -> ClientSettings:
+        """Settings from the connection (sync lookup; in a trigger use :meth:`aget_settings`)."""
+        conn = self.get_connection(self.codeocean_conn_id)
+        settings = self._settings_from(conn, conn.extra_dejson)
+        _mask(settings.token)
+        return settings
+
+    async def aget_settings(self) -> ClientSettings:
+        """Settings from the connection, looked up without blocking the event loop."""
+        if "settings" not in self.__dict__:
+            from airflow.providers.common.compat.connection import (
+                get_async_connection,
+                get_async_extra_dejson,
+            )
+
+            conn = await get_async_connection(self.codeocean_conn_id, hook=self)
+            extra = await get_async_extra_dejson(conn)
+            self.__dict__["settings"] = self._settings_from(conn, extra)
+        settings: ClientSettings = self.__dict__["settings"]
+        return settings
+
+    def _settings_from(self, conn: Any, extra: Any) -> ClientSettings:
+        settings = ClientSettings.from_connection(
+            host=conn.host,
+            password=conn.password,
+            login=conn.login,
+            port=conn.port,
+            extra=extra if isinstance(extra, dict) else {},
+            conn_id=self.codeocean_conn_id,
+        )
+        return dataclasses.replace(settings, **self._overrides) if self._overrides else settings
+
+    def computation_url(self, computation_id: str) -> str:
+        return self.settings.computation_url(computation_id)
+
+    def data_asset_url(self, data_asset_id: str) -> str:
+        return self.settings.data_asset_url(data_asset_id)
+
+    # Sending
+
+    @cached_property
+    def _transport(self) -> SyncTransport:
+        from airflow_provider_codeocean.api.sync_transport import SyncTransport
+
+        return SyncTransport(self.settings)
+
+    def get_conn(self) -> SyncTransport:
+        return self._transport
+
+    def call(self, endpoint: Endpoint[T]) -> T:
+        """Send one endpoint (see :mod:`airflow_provider_codeocean.api.endpoints`) and parse its answer."""
+        return self._transport.send(endpoint)
+
+    def close(self) -> None:
+        if "_transport" in self.__dict__:
+            self._transport.close()
+            del self.__dict__["_transport"]
+
+    async def __aenter__(self) -> CodeOceanHook:
+        if self._async_depth == 0:
+            from airflow_provider_codeocean.api.async_transport import AsyncTransport, acquire_client
+
+            settings = await self.aget_settings()
+            client: httpx.AsyncClient = acquire_client(settings)
+            self._async_transport = AsyncTransport(settings, client)
+        self._async_depth += 1
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._async_depth -= 1
+        if self._async_depth == 0:
+            from airflow_provider_codeocean.api.async_transport import release_client
+
+            self._async_transport = None
+            await release_client(await self.aget_settings())
+
+    async def acall(self, endpoint: Endpoint[T]) -> T:
+        """Send one endpoint asynchronously; opens the shared client for the call if not inside ``async with``."""
+        if self._async_transport is None:
+            async with self:
+                return await self.acall(endpoint)
+        return await self._async_transport.send(endpoint)
+
+    # Connection test
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One cheap authenticated call; the message says what to fix."""
+        try:
+            base_url = self.settings.base_url
+            self.call(endpoints.search_capsules({"limit": 1}))
+        except CodeOceanConfigError as exc:
+            return False, str(exc)
+        except CodeOceanAuthenticationError:
+            return False, "Code Ocean rejected the API token (401): check the token in the password field"
+        except CodeOceanPermissionError:
+            return False, "The token works but lacks the Capsule Read scope (403): give the token that scope"
+        except CodeOceanNotFoundError:
+            return False, f"{base_url} answered 404 for the API: is the domain a Code Ocean deployment?"
+        except CodeOceanTransportError as exc:
+            return False, f"Cannot reach Code Ocean at {self.settings.base_url}: {exc}. Check the domain."
+        except CodeOceanError as exc:
+            return False, str(exc)
+        return True, f"Connected to Code Ocean at {base_url}"
+
+    # Capsules and pipelines
+
+    def get_capsule(self, capsule_id: str) -> Capsule:
+        return self.call(endpoints.get_capsule(capsule_id))
+
+    def get_pipeline(self, pipeline_id: str) -> Capsule:
+        return self.call(endpoints.get_capsule(pipeline_id, kind="pipelines"))
+
+    def list_computations(self, capsule_id: str, *, pipeline: bool = False) -> list[Computation]:
+        """All computations of a capsule (or pipeline). The API does not paginate this list."""
+        return self.call(endpoints.list_computations(capsule_id, kind=_kind(pipeline)))
+
+    def get_app_panel(
+        self, capsule_id: str, version: int | None = None, *, pipeline: bool = False
+    ) -> AppPanel:
+        kind = _kind(pipeline)
+        return self.call(endpoints.get_app_panel(capsule_id, version, kind=kind))
+
+    def search_capsules(
+        self, query: str | None = None, *, pipelines: bool = False, **filters: Any
+    ) -> Iterator[Capsule]:
+        """Every capsule (or pipeline) matching; pages of 1000 are fetched as the iterator advances."""
+        kind = _kind(pipelines)
+        return self._paginate(lambda body: endpoints.search_capsules(body, kind=kind), query, filters)
+
+    def get_capsule_permissions(self, capsule_id: str, *, pipeline: bool = False) -> Permissions:
+        kind = _kind(pipeline)
+        return self.call(endpoints.get_capsule_permissions(capsule_id, kind=kind))
+
+    def update_capsule_permissions(
+        self, capsule_id: str, permissions: Permissions, *, pipeline: bool = False
+    ) -> None:
+        kind = _kind(pipeline)
+        self.call(endpoints.update_capsule_permissions(capsule_id, permissions, kind=kind))
+
+    def archive_capsule(self, capsule_id: str, archive: bool = True, *, pipeline: bool = False) -> None:
+        kind = _kind(pipeline)
+        self.call(endpoints.archive_capsule(capsule_id, archive, kind=kind))
+
+    # Computations
+
+    def run_computation(self, params: RunParams) -> Computation:
+        """Start a run. Not retried on ambiguous failures: on an error, look for the run before resubmitting."""
+        return self.call(endpoints.run_computation(params))
+
+    def get_computation(self, computation_id: str) -> Computation:
+        return self.call(endpoints.get_computation(computation_id))
+
+    def rename_computation(self, computation_id: str, name: str) -> None:
+        self.call(endpoints.rename_computation(computation_id, name))
+
+    def delete_computation(self, computation_id: str) -> None:
+        """Stop the run if it is running, and delete it (the API's only way to stop a run)."""
+        self.call(endpoints.delete_computation(computation_id))
+
+    def list_results(self, computation_id: str, path: str = "") -> Folder:
+        """One level of the run's results folder."""
+        return self.call(endpoints.list_results(computation_id, path))
+
+    def walk_results(self, computation_id: str, path: str = "") -> Iterator[FolderItem]:
+        """Every file under ``path`` in the run's results, descending into folders."""
+        return _walk(lambda p: self.list_results(computation_id, p), path)
+
+    def get_result_file_urls(self, computation_id: str, path: str) -> FileURLs:
+        return self.call(endpoints.get_result_file_urls(computation_id, path))
+
+    def download_result_file(
+        self, computation_id: str, path: str, destination: str | os.PathLike[str] | IO[bytes]
+    ) -> int:
+        """Stream one result file to a path (written atomically) or a binary file object.
+
+        A fresh signed URL is asked for on every attempt, so an expired one is replaced.
+        """
+        return self._download(endpoints.get_result_file_urls(computation_id, path), destination)
+
+    def read_result_file(self, computation_id: str, path: str, *, max_bytes: int = 1024 * 1024) -> bytes:
+        """A small result file's content; refuses files over ``max_bytes``."""
+        return self._read_small(endpoints.get_result_file_urls(computation_id, path), max_bytes)
+
+    def wait_for_computation(
+        self,
+        computation_id: str,
+        *,
+        poll_interval: float = 30.0,
+        timeout: float | None = None,
+        on_poll: Callable[[Computation], None] | None = None,
+    ) -> Computation:
+        """Poll until the run finishes (any outcome) and return it; TimeoutError past ``timeout``."""
+        return _poll(lambda: self.get_computation(computation_id), poll_interval, timeout, on_poll)
+
+    # Data assets
+
+    def create_data_asset(self, params: DataAssetParams) -> DataAsset:
+        """Create an asset (it starts as a draft). Not retried on ambiguous failures."""
+        return self.call(endpoints.create_data_asset(params))
+
+    def get_data_asset(self, data_asset_id: str) -> DataAsset:
+        return self.call(endpoints.get_data_asset(data_asset_id))
+
+    def update_data_asset(self, data_asset_id: str, update: DataAssetUpdate) -> DataAsset:
+        return self.call(endpoints.update_data_asset(data_asset_id, update))
+
+    def delete_data_asset(self, data_asset_id: str) -> None:
+        self.call(endpoints.delete_data_asset(data_asset_id))
+
+    def archive_data_asset(self, data_asset_id: str, archive: bool = True) -> None:
+        self.call(endpoints.archive_data_asset(data_asset_id, archive))
+
+    def search_data_assets(self, query: str | None = None, **filters: Any) -> Iterator[DataAsset]:
+        """Every data asset matching; pages of 1000 are fetched as the iterator advances.
+
+        ``filters`` are the API's search fields: ``type``, ``ownership``, ``origin``, ``archived``,
+        ``favorite``, ``sort_field``, ``sort_order``, ``filters`` (a list of ``{key, value}``), ``limit``.
+        """
+        return self._paginate(endpoints.search_data_assets, query, filters)
+
+    def list_data_asset_files(self, data_asset_id: str, path: str = "") -> Folder:
+        return self.call(endpoints.list_data_asset_files(data_asset_id, path))
+
+    def walk_data_asset_files(self, data_asset_id: str, path: str = "") -> Iterator[FolderItem]:
+        return _walk(lambda p: self.list_data_asset_files(data_asset_id, p), path)
+
+    def get_data_asset_file_urls(self, data_asset_id: str, path: str) -> FileURLs:
+        return self.call(endpoints.get_data_asset_file_urls(data_asset_id, path))
+
+    def download_data_asset_file(
+        self, data_asset_id: str, path: str, destination: str | os.PathLike[str] | IO[bytes]
+    ) -> int:
+        return self._download(endpoints.get_data_asset_file_urls(data_asset_id, path), destination)
+
+    def get_data_asset_permissions(self, data_asset_id: str) -> Permissions:
+        return self.call(endpoints.get_data_asset_permissions(data_asset_id))
+
+    def update_data_asset_permissions(self, data_asset_id: str, permissions: Permissions) -> None:
+        self.call(endpoints.update_data_asset_permissions(data_asset_id, permissions))
+
+    def transfer_data_asset(
+        self, data_asset_id: str, bucket: str, prefix: str | None = None, *, force: bool = False
+    ) -> None:
+        """Admin only: move the asset to external S3 storage."""
+        body = drop_none(
+            {"target": {"aws": drop_none({"bucket": bucket, "prefix": prefix})}, "force": force or None}
+        )
+        self.call(endpoints.transfer_data_asset(data_asset_id, body))
+
+    def wait_for_data_asset(
+        self,
+        data_asset_id: str,
+        *,
+        poll_interval: float = 10.0,
+        timeout: float | None = None,
+        on_poll: Callable[[DataAsset], None] | None = None,
+    ) -> DataAsset:
+        """Poll until the asset is ready or failed and return it; TimeoutError past ``timeout``."""
+        return _poll(lambda: self.get_data_asset(data_asset_id), poll_interval, timeout, on_poll)
+
+    def get_custom_metadata(self) -> CustomMetadataSchema:
+        return self.call(endpoints.get_custom_metadata())
+
+    # Async, for triggers
+
+    async def aget_computation(self, computation_id: str) -> Computation:
+        return await self.acall(endpoints.get_computation(computation_id))
+
+    async def adelete_computation(self, computation_id: str) -> None:
+        await self.acall(endpoints.delete_computation(computation_id))
+
+    async def aget_data_asset(self, data_asset_id: str) -> DataAsset:
+        return await self.acall(endpoints.get_data_asset(data_asset_id))
+
+    # Helpers
+
+    def _paginate(
+        self, make: Callable[[JSON], Endpoint[SearchPage[T]]], query: str | None, filters: dict[str, Any]
+    ) -> Iterator[T]:
+        body: JSON = drop_none({"query": query, **filters})
+        body.setdefault("limit", SEARCH_PAGE_SIZE)
+        while True:
+            page = self.call(make(body))
+            yield from page.results
+            if not page.has_more or not page.next_token:
+                return
+            body = {**body, "next_token": page.next_token}
+
+    def _download(
+        self, urls_endpoint: Endpoint[FileURLs], destination: str | os.PathLike[str] | IO[bytes]
+    ) -> int:
+        import tenacity
+
+        from airflow_provider_codeocean.api.retry import retry_kwargs
+
+        def attempt(sink: IO[bytes]) -> int:
+            urls = self.call(urls_endpoint)
+            return self._transport.download(urls.download_url, sink, urls_endpoint)
+
+        # A signed URL that expired answers 400/403; asking for a new one is part of the retry.
+        policy = retry_kwargs(self.settings, urls_endpoint)
+        policy["retry"] = tenacity.retry_if_exception(_download_retryable)
+
+        if isinstance(destination, (str, os.PathLike)):
+            target = Path(destination)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+            try:
+                with os.fdopen(fd, "wb") as tmp:
+
+                    def to_file() -> int:
+                        tmp.seek(0)
+                        tmp.truncate()
+                        return attempt(tmp)
+
+                    written = tenacity.Retrying(**policy)(to_file)
+                os.replace(tmp_name, target)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp_name)
+            return written
+
+        sink = destination
+        start = sink.tell() if sink.seekable() else None
+
+        def to_sink() -> int:
+            if start is not None:
+                sink.seek(start)
+                sink.truncate()
+            return attempt(sink)
+
+        return tenacity.Retrying(**policy)(to_sink) if start is not None else attempt(sink)
+
+    def _read_small(self, urls_endpoint: Endpoint[FileURLs], max_bytes: int) -> bytes:
+        import io
+
+        class _Capped(io.BytesIO):
+            def write(self, data: Any) -> int:
+                if self.tell() + len(data) > max_bytes:
+                    raise CodeOceanConfigError(
+                        f"the file at {urls_endpoint.params} is larger than {max_bytes} bytes; "
+                        "download it to a file instead"
+                    )
+                return super().write(data)
+
+        buffer = _Capped()
+        self._download(urls_endpoint, buffer)
+        return buffer.getvalue()
+
+
+def _kind(pipeline: bool) -> endpoints.Kind:
+    return "pipelines" if pipeline else "capsules"
+
+
+def _download_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, CodeOceanApiError) and exc.status_code in (400, 403) and "signed URL" in exc.path:
+        return True
+    from airflow_provider_codeocean.api.retry import is_retryable
+
+    return is_retryable(exc, idempotent=True)
+
+
+def _walk(list_folder: Callable[[str], Folder], path: str) -> Iterator[FolderItem]:
+    pending = [path]
+    while pending:
+        for item in list_folder(pending.pop(0)).items:
+            if item.is_folder:
+                pending.append(item.path)
+            else:
+                yield item
+
+
+P = TypeVar("P", Computation, DataAsset)
+
+
+def _poll(
+    get: Callable[[], P], poll_interval: float, timeout: float | None, on_poll: Callable[[P], None] | None
+) -> P:
+    if poll_interval <= 0:
+        raise CodeOceanConfigError(f"poll_interval must be more than 0 seconds, got {poll_interval}")
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        item = get()
+        if on_poll is not None:
+            on_poll(item)
+        if item.is_terminal:
+            return item
+        if deadline is not None and time.monotonic() >= deadline:
+            raise TimeoutError(f"{item.describe()} did not finish within {timeout} seconds")
+        time.sleep(
+            poll_interval if deadline is None else max(0.0, min(poll_interval, deadline - time.monotonic()))
+        )
+
+
+def _mask(secret: str) -> None:
+    try:
+        from airflow.providers.common.compat.sdk import mask_secret
+    except ImportError:  # pragma: no cover
+        return
+    with contextlib.suppress(Exception):
+        mask_secret(secret)
