@@ -1,0 +1,291 @@
+"""``/api/v1/computations``: run, get, rename, stop+delete, results and their URLs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_codeocean.testing.files import file_target, list_folder
+from airflow_provider_codeocean.testing.protocol import (
+    JsonObject,
+    Request,
+    Response,
+    bad_request,
+    json_response,
+    no_content,
+    not_found,
+)
+from airflow_provider_codeocean.testing.router import RouteTable
+from airflow_provider_codeocean.testing.runner import RunPlan
+from airflow_provider_codeocean.testing.state import CapsuleRecord, Computation, now_epoch, run_name
+from airflow_provider_codeocean.testing.validation import (
+    check_mount,
+    check_uuid,
+    expect_list,
+    expect_object,
+    opt_int,
+    opt_str,
+    req_str,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_codeocean.testing.app import App
+
+RUN_FIELDS = (
+    "capsule_id", "pipeline_id", "version", "resume_run_id", "nextflow_profile", "data_assets",
+    "parameters", "named_parameters", "processes",
+)  # fmt: skip
+API = "/api/v1"
+
+
+def _string_list(value: Any, where: str) -> list[str]:
+    items = expect_list(value, where)
+    if not all(isinstance(item, str) for item in items):
+        raise bad_request(f"{where} must be an array of strings")
+    return list(items)
+
+
+def _named(value: Any, where: str) -> list[tuple[str, str]]:
+    named: list[tuple[str, str]] = []
+    for index, item in enumerate(expect_list(value, where)):
+        entry = expect_object(item, f"{where}[{index}]", ("param_name", "value"))
+        name = req_str(entry, "param_name", f"{where}[{index}]")
+        named.append((name, req_str(entry, "value", f"{where}[{index}]", allow_empty=True)))
+    return named
+
+
+def _target(app: App, body: JsonObject) -> CapsuleRecord:
+    capsule_id = opt_str(body, "capsule_id", "body")
+    pipeline_id = opt_str(body, "pipeline_id", "body")
+    if (capsule_id is None) == (pipeline_id is None):
+        raise bad_request("exactly one of capsule_id or pipeline_id is required")
+    if pipeline_id is not None:
+        return app.store.capsule(check_uuid(pipeline_id, "pipeline_id"), "pipeline")
+    assert capsule_id is not None
+    # Before platform 4.1 pipelines were run through capsule_id; the vendor's examples still do.
+    return app.store.capsule(check_uuid(capsule_id, "capsule_id"))
+
+
+def _inputs(app: App, record: CapsuleRecord, value: Any) -> list[dict[str, str]]:
+    if value is None:
+        requested: list[Any] = []
+    elif isinstance(value, dict):
+        # The vendor's Python example sends one {id, mount} object instead of an array.
+        requested = [value]
+    else:
+        requested = expect_list(value, "data_assets")
+    inputs = {d["mount"]: dict(d) for d in record.attached}
+    seen_ids: set[str] = set()
+    for index, item in enumerate(requested):
+        where = f"data_assets[{index}]"
+        entry = expect_object(item, where, ("id", "mount"))
+        asset_id = check_uuid(req_str(entry, "id", where), f"{where}.id")
+        if asset_id in seen_ids:
+            raise bad_request(f"data asset {asset_id} is given more than once")
+        seen_ids.add(asset_id)
+        asset = app.store.data_asset(asset_id)
+        mount = entry.get("mount")
+        mount = asset.mount if mount is None else check_mount(mount, f"{where}.mount")
+        state = asset.state(app.now())
+        if state != "ready":
+            raise bad_request(f"data asset {asset_id} is not ready (state {state})")
+        for other_mount, other in list(inputs.items()):
+            if other["id"] == asset_id:
+                del inputs[other_mount]
+        if mount in inputs and inputs[mount]["id"] in seen_ids:
+            raise bad_request(f"mount '{mount}' is used by more than one data asset")
+        inputs[mount] = {"id": asset_id, "mount": mount}
+    return list(inputs.values())
+
+
+def _process_params(record: CapsuleRecord, value: Any) -> dict[str, JsonObject]:
+    if value is None:
+        return {}
+    if record.spec.kind != "pipeline":
+        raise bad_request("processes can only be given when running a pipeline")
+    known = {p["name"] for p in record.spec.processes}
+    result: dict[str, JsonObject] = {}
+    for index, item in enumerate(expect_list(value, "processes")):
+        where = f"processes[{index}]"
+        entry = expect_object(item, where, ("name", "parameters", "named_parameters"))
+        name = req_str(entry, "name", where)
+        if name not in known:
+            raise bad_request(f"pipeline has no process named '{name}'")
+        if name in result:
+            raise bad_request(f"process '{name}' is given more than once")
+        result[name] = {
+            "name": name,
+            "parameters": _string_list(entry.get("parameters") or [], f"{where}.parameters"),
+            "named_parameters": [
+                {"param_name": n, "value": v}
+                for n, v in _named(entry.get("named_parameters") or [], f"{where}.named_parameters")
+            ],
+        }
+    return result
+
+
+def _param_labels(record: CapsuleRecord) -> tuple[list[str], dict[str, str]]:
+    params = record.spec.app_panel.get("parameters") or []
+    ordered = [str(p.get("name", "")) for p in params if isinstance(p, dict)]
+    by_param_name = {
+        str(p["param_name"]): str(p.get("name", p["param_name"]))
+        for p in params
+        if isinstance(p, dict) and p.get("param_name")
+    }
+    return ordered, by_param_name
+
+
+def run(app: App, request: Request, _: dict[str, str]) -> Response:
+    body = expect_object(request.json(), "body", RUN_FIELDS)
+    record = _target(app, body)
+    version = opt_int(body, "version", "body")
+    if version is not None and not record.spec.has_version(version):
+        raise bad_request(f"{record.spec.kind} {record.spec.id} has no release version {version}")
+    resume = opt_str(body, "resume_run_id", "body")
+    if resume is not None:
+        app.store.computation(check_uuid(resume, "resume_run_id"))
+    profile = opt_str(body, "nextflow_profile", "body")
+    inputs = _inputs(app, record, body.get("data_assets"))
+    ordered = _string_list(body.get("parameters") or [], "parameters")
+    named = _named(body.get("named_parameters") or [], "named_parameters")
+    processes = _process_params(record, body.get("processes"))
+    # Everything is validated; only now may state change.
+    spec = record.spec
+    labels, named_labels = _param_labels(record)
+    parameters: list[dict[str, str]] = []
+    for index, value in enumerate(ordered):
+        entry = {"value": value}
+        if index < len(labels) and labels[index]:
+            entry["name"] = labels[index]
+        parameters.append(entry)
+    for name, value in named:
+        parameters.append({"name": named_labels.get(name, name), "param_name": name, "value": value})
+    process_json: list[dict[str, Any]] | None = None
+    if spec.kind == "pipeline":
+        process_json = []
+        for proc in spec.processes:
+            item = dict(proc)
+            given = processes.get(proc["name"])
+            if given:
+                item["parameters"] = [{"value": v} for v in given["parameters"]] + [
+                    {"param_name": p["param_name"], "value": p["value"]} for p in given["named_parameters"]
+                ]
+            process_json.append(item)
+    created = now_epoch()
+    comp = Computation(
+        id=app.store.new_id(),
+        capsule_id=spec.id,
+        kind=spec.kind,
+        created=created,
+        created_mono=time.monotonic(),
+        name=run_name(created),
+        owner=app.config.owner_id,
+        owner_email=app.config.owner_email,
+        data_assets=inputs,
+        parameters=parameters,
+        processes=process_json,
+        nextflow_profile=profile,
+        version=version,
+        simulate=spec.simulate,
+    )
+    app.store.add_computation(comp)
+    for item in inputs:
+        app.store.data_assets[item["id"]].last_used = created
+    if spec.simulate is None:
+        args = list(ordered)
+        for name, value in named:
+            args += [f"--{name}", value]
+        mounts: list[tuple[str, Path]] = []
+        for item in inputs:
+            folder = app.store.data_assets[item["id"]].folder
+            if folder is not None:
+                mounts.append((item["mount"], folder))
+        app.runner.start(
+            comp,
+            RunPlan(spec, args, mounts, list(processes.values()) if spec.kind == "pipeline" else None),
+        )
+    return json_response(comp.to_json(app.now()))
+
+
+def get(app: App, _: Request, params: dict[str, str]) -> Response:
+    comp = app.store.computation(params["computation_id"])
+    return json_response(comp.to_json(app.now()))
+
+
+def delete(app: App, _: Request, params: dict[str, str]) -> Response:
+    comp = app.store.computation(params["computation_id"])
+    app.runner.stop(comp, delete=True)
+    app.store.remove_computation(comp)
+    return no_content()
+
+
+def rename(app: App, request: Request, params: dict[str, str]) -> Response:
+    comp = app.store.computation(params["computation_id"])
+    name = request.query_value("name")
+    if name is None or not name.strip():
+        raise bad_request("query parameter 'name' is required and must not be empty")
+    comp.name = name
+    return no_content()
+
+
+def _results_root(app: App, comp: Computation) -> Path | None:
+    comp.advance(app.now())
+    return app.runner.materialize(comp)
+
+
+def list_results(app: App, request: Request, params: dict[str, str]) -> Response:
+    comp = app.store.computation(params["computation_id"])
+    body = expect_object(request.json(empty={}), "body", ("path",))
+    path = opt_str(body, "path", "body") or ""
+    root = _results_root(app, comp)
+    if root is None or not root.is_dir():
+        if path.strip("/"):
+            raise not_found(f"path '{path}' not found")
+        return json_response({"items": []})
+    return json_response(list_folder(root, path))
+
+
+def _signed_urls(app: App, request: Request, params: dict[str, str]) -> tuple[str, str]:
+    comp = app.store.computation(params["computation_id"])
+    path = request.query_value("path")
+    if path is None:
+        raise bad_request("query parameter 'path' is required")
+    root = _results_root(app, comp)
+    if root is None or not root.is_dir():
+        raise not_found(f"path '{path}' not found")
+    rel, _ = file_target(root, path)
+    base = app.url_base(request)
+    return (
+        app.signer.url(base, "computations", comp.id, rel, "attachment"),
+        app.signer.url(base, "computations", comp.id, rel, "inline"),
+    )
+
+
+def result_urls(app: App, request: Request, params: dict[str, str]) -> Response:
+    download, view = _signed_urls(app, request, params)
+    return json_response({"download_url": download, "view_url": view})
+
+
+def result_download_url(app: App, request: Request, params: dict[str, str]) -> Response:
+    # Deprecated by Code Ocean ("supported until August 2026") but still served.
+    download, _ = _signed_urls(app, request, params)
+    return json_response({"url": download})
+
+
+def workstation_only(app: App, _: Request, params: dict[str, str]) -> Response:
+    comp = app.store.computation(params["computation_id"])
+    raise bad_request(f"computation {comp.id} is not a cloud workstation session")
+
+
+ROUTES: RouteTable = [
+    ("POST", f"{API}/computations", run),
+    ("GET", f"{API}/computations/{{computation_id}}", get),
+    ("DELETE", f"{API}/computations/{{computation_id}}", delete),
+    ("PATCH", f"{API}/computations/{{computation_id}}", rename),
+    ("POST", f"{API}/computations/{{computation_id}}/results", list_results),
+    ("GET", f"{API}/computations/{{computation_id}}/results/urls", result_urls),
+    ("GET", f"{API}/computations/{{computation_id}}/results/download_url", result_download_url),
+    ("POST", f"{API}/computations/{{computation_id}}/data_assets", workstation_only),
+    ("DELETE", f"{API}/computations/{{computation_id}}/data_assets", workstation_only),
+]

@@ -1,0 +1,31 @@
+# Shared by the scripts: find or install uv, and build a virtual environment for one Airflow line.
+# Usage: source scripts/_env.sh; make_env .venv 3.3   (sets VENV_PY)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+
+ensure_uv() {
+  if command -v uv >/dev/null 2>&1; then UV="$(command -v uv)"; return; fi
+  if [ ! -x "$ROOT/.tools/bin/uv" ]; then
+    echo "==> installing uv (fast installer) into .tools/" >&2
+    "$PYTHON" -m venv "$ROOT/.tools"
+    "$ROOT/.tools/bin/python" -m pip install -q --disable-pip-version-check uv
+  fi
+  UV="$ROOT/.tools/bin/uv"
+}
+
+# make_env DIR AIRFLOW_LINE: a venv with the provider (editable), Airflow pinned by the lock file,
+# and the test tools. Re-running it only installs what changed.
+make_env() {
+  local dir="$1" line="$2"
+  ensure_uv
+  if [ ! -x "$ROOT/$dir/bin/python" ]; then
+    echo "==> creating $dir (Airflow $line)" >&2
+    "$UV" venv -q --python "$PYTHON" "$ROOT/$dir"
+  fi
+  echo "==> installing into $dir (Airflow $line, pinned by requirements/airflow-$line.txt)" >&2
+  VIRTUAL_ENV="$ROOT/$dir" "$UV" pip install -q -r "$ROOT/requirements/airflow-$line.txt" -e "$ROOT[testing]"
+  VENV_PY="$ROOT/$dir/bin/python"
+  export VENV_PY
+}
