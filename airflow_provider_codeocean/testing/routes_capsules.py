@@ -1,0 +1,214 @@
+"""``/api/v1/capsules`` and ``/api/v1/pipelines``: metadata, runs, app panel, permissions, search."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_codeocean.testing import permissions, search
+from airflow_provider_codeocean.testing.protocol import (
+    ApiError,
+    JsonObject,
+    Request,
+    Response,
+    bad_request,
+    json_response,
+    no_content,
+)
+from airflow_provider_codeocean.testing.router import Handler, RouteTable
+from airflow_provider_codeocean.testing.state import CapsuleRecord
+from airflow_provider_codeocean.testing.validation import (
+    check_mount,
+    check_uuid,
+    expect_list,
+    expect_object,
+    opt_bool,
+    opt_enum,
+    opt_str,
+    parse_bool_query,
+    req_str,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_codeocean.testing.app import App
+
+CAPSULE_QUERY_FIELDS = ("id", "name", "doi", "tag", "field", "affiliation", "journal", "article", "author")
+SEARCH_FIELDS = (*search.COMMON_FIELDS, "status")
+
+
+def capsule_json(record: CapsuleRecord, app: App) -> JsonObject:
+    spec = record.spec
+    body: JsonObject = {
+        "id": spec.id,
+        "created": spec.created,
+        "name": spec.name,
+        "status": spec.status,
+        "owner": app.config.owner_id,
+        "owner_email": app.config.owner_email,
+        "slug": spec.slug,
+        "last_accessed": spec.created,
+        "description": spec.description,
+        "field": spec.field_of_research,
+        "tags": list(spec.tags),
+        "cloned_from_url": spec.cloned_from_url,
+    }
+    if spec.versions:
+        body["versions"] = [dict(v) for v in spec.versions]
+    return body
+
+
+def _record(app: App, kind: str | None, params: dict[str, str]) -> CapsuleRecord:
+    return app.store.capsule(params["capsule_id"], kind)
+
+
+def _for(kind: str | None) -> dict[str, Handler]:
+    """Handlers for one route prefix. ``capsules/`` also answers for pipelines: before platform 4.1
+    pipelines were capsules, and the vendor's own examples still address them that way."""
+
+    def get(app: App, _: Request, params: dict[str, str]) -> Response:
+        return json_response(capsule_json(_record(app, kind, params), app))
+
+    def delete(app: App, _: Request, params: dict[str, str]) -> Response:
+        record = _record(app, kind, params)
+        if not record.archived:
+            raise ApiError(403, f"{record.spec.kind} {record.spec.id} must be archived before deletion")
+        del app.store.capsules[record.spec.id]
+        return no_content()
+
+    def computations(app: App, _: Request, params: dict[str, str]) -> Response:
+        record = _record(app, kind, params)
+        now = app.now()
+        ids = app.store.by_capsule.get(record.spec.id, {})
+        return json_response([app.store.computations[i].to_json(now) for i in ids])
+
+    def app_panel(app: App, request: Request, params: dict[str, str]) -> Response:
+        record = _record(app, kind, params)
+        version = request.query_value("version")
+        if version is not None:
+            if not version.isdigit():
+                raise bad_request("query parameter 'version' must be an integer")
+            if not record.spec.has_version(int(version)):
+                raise ApiError(404, f"{record.spec.kind} {record.spec.id} has no version {version}")
+        return json_response(record.spec.app_panel)
+
+    def get_permissions(app: App, _: Request, params: dict[str, str]) -> Response:
+        record = _record(app, kind, params)
+        return json_response(permissions.current(record.permissions, app.config))
+
+    def set_permissions(app: App, request: Request, params: dict[str, str]) -> Response:
+        record = _record(app, kind, params)
+        record.permissions = permissions.updated(record.permissions, request.json(), app.config)
+        return no_content()
+
+    def archive(app: App, request: Request, params: dict[str, str]) -> Response:
+        record = _record(app, kind, params)
+        record.archived = parse_bool_query(request.query_value("archive"), "archive")
+        return no_content()
+
+    def attach(app: App, request: Request, params: dict[str, str]) -> Response:
+        record = _record(app, kind, params)
+        wanted: list[dict[str, str]] = []
+        for index, item in enumerate(expect_list(request.json(), "body")):
+            entry = expect_object(item, f"body[{index}]", ("id", "mount"))
+            asset = app.store.data_asset(check_uuid(req_str(entry, "id", f"body[{index}]"), "id"))
+            mount = entry.get("mount")
+            wanted.append({
+                "id": asset.id,
+                "mount": asset.mount if mount is None else check_mount(mount, f"body[{index}].mount"),
+            })
+        results: list[dict[str, Any]] = []
+        for item in wanted:
+            record.attached = [a for a in record.attached if a["id"] != item["id"]] + [item]
+            asset = app.store.data_assets[item["id"]]
+            results.append({
+                "id": item["id"], "mount": item["mount"], "mount_state": "mounted",
+                "external": asset.external, "ready": asset.state(app.now()) == "ready",
+            })  # fmt: skip
+        return json_response(results)
+
+    def detach(app: App, request: Request, params: dict[str, str]) -> Response:
+        record = _record(app, kind, params)
+        ids = expect_list(request.json(), "body")
+        if not all(isinstance(i, str) for i in ids):
+            raise bad_request("body must be an array of data asset ids")
+        drop = {check_uuid(i, "data asset id") for i in ids}
+        record.attached = [a for a in record.attached if a["id"] not in drop]
+        return no_content()
+
+    def sync(app: App, _: Request, params: dict[str, str]) -> Response:
+        record = _record(app, kind, params)
+        raise bad_request(f"{record.spec.kind} {record.spec.id} is not linked to a Git repository")
+
+    def release(app: App, _: Request, params: dict[str, str]) -> Response:
+        record = _record(app, kind, params)
+        raise bad_request(
+            f"{record.spec.kind} {record.spec.id} has never been released; the emulator does not "
+            "emulate releases"
+        )
+
+    def search_handler(app: App, request: Request, _: dict[str, str]) -> Response:
+        body = expect_object(request.json(empty={}), "body", SEARCH_FIELDS)
+        offset, limit = search.paging(body)
+        groups = search.parse_query(opt_str(body, "query", "body"), CAPSULE_QUERY_FIELDS)
+        filters = search.parse_filters(body, ("name", "description", "tags", "field"))
+        ownership = opt_enum(body, "ownership", "body", ("private", "created", "shared"))
+        status = opt_enum(body, "status", "body", ("release", "non_release"))
+        archived = bool(opt_bool(body, "archived", "body"))
+        favorite = bool(opt_bool(body, "favorite", "body"))
+        matches = []
+        for record in app.store.capsules.values():
+            spec = record.spec
+            if spec.kind != (kind or "capsule"):
+                continue
+            if record.archived != archived or favorite or ownership == "shared":
+                continue
+            if status is not None and spec.status != status:
+                continue
+            item = search.Searchable(
+                text={"id": [spec.id], "name": [spec.name], "tag": spec.tags, "field": [spec.field_of_research],
+                      "description": [spec.description]},
+                values={"name": spec.name, "description": spec.description, "tags": spec.tags,
+                        "field": spec.field_of_research},
+            )  # fmt: skip
+            if search.query_matches(groups, item, ("name", "description", "tag")) and search.filters_match(
+                filters, item
+            ):
+                matches.append(record)
+        ordered = search.sort_items(
+            matches,
+            body,
+            {
+                "created": lambda r: (r.spec.created, r.spec.id),
+                "name": lambda r: (r.spec.name.lower(), r.spec.id),
+                "last_accessed": lambda r: (r.spec.created, r.spec.id),
+            },
+            "created",
+        )
+        return json_response(search.page(ordered, offset, limit, lambda r: capsule_json(r, app)))
+
+    return {
+        "get": get, "delete": delete, "computations": computations, "app_panel": app_panel,
+        "get_permissions": get_permissions, "set_permissions": set_permissions, "archive": archive,
+        "attach": attach, "detach": detach, "sync": sync, "release": release, "search": search_handler,
+    }  # fmt: skip
+
+
+def _routes(prefix: str, kind: str | None) -> RouteTable:
+    h = _for(kind)
+    item = f"/api/v1/{prefix}/{{capsule_id}}"
+    return [
+        ("POST", f"/api/v1/{prefix}/search", h["search"]),
+        ("GET", item, h["get"]),
+        ("DELETE", item, h["delete"]),
+        ("GET", f"{item}/computations", h["computations"]),
+        ("GET", f"{item}/app_panel", h["app_panel"]),
+        ("GET", f"{item}/permissions", h["get_permissions"]),
+        ("POST", f"{item}/permissions", h["set_permissions"]),
+        ("PATCH", f"{item}/archive", h["archive"]),
+        ("POST", f"{item}/data_assets", h["attach"]),
+        ("DELETE", f"{item}/data_assets", h["detach"]),
+        ("POST", f"{item}/sync", h["sync"]),
+        ("POST", f"{item}/release", h["release"]),
+    ]
+
+
+ROUTES: RouteTable = _routes("capsules", None) + _routes("pipelines", "pipeline")
