@@ -112,6 +112,17 @@ class CodeOceanRunFailedError(CodeOceanError):
         super().__init__(message)
 
 
+class CodeOceanWaitTimeoutError(CodeOceanError, TimeoutError):
+    """A task stopped waiting for a computation or data asset: its ``timeout`` or ``execution_timeout`` passed.
+
+    ``deadline`` is ``"wait"`` (the operator's own ``timeout``) or ``"execution"`` (``execution_timeout``).
+    """
+
+    def __init__(self, message: str, *, deadline: str = "wait") -> None:
+        self.deadline = deadline
+        super().__init__(message)
+
+
 class CodeOceanDataAssetFailedError(CodeOceanError):
     """A data asset ended in the failed state."""
 
@@ -148,13 +159,13 @@ def error_for_status(
     path: str,
     data: Any = None,
     retry_after: float | None = None,
+    hint: str | None = None,
 ) -> CodeOceanApiError:
-    """Build the typed error for an HTTP error status."""
-    hint = _HINTS.get(status_code)
-    if status_code == 400 and "version" in message.lower():
-        hint = (
-            "the deployment may be older than the connection's min_server_version extra; lower or remove it"
-        )
+    """Build the typed error for an HTTP error status; ``hint`` replaces the status's usual hint."""
+    if hint is None:
+        hint = _HINTS.get(status_code)
+        if status_code == 400 and "version" in message.lower():
+            hint = "the deployment may be older than the connection's min_server_version extra; lower or remove it"
     cls = _STATUS_ERRORS.get(status_code)
     if cls is None:
         cls = CodeOceanServerError if status_code >= 500 else CodeOceanApiError

@@ -80,6 +80,10 @@ def error_message(body: bytes, status_code: int) -> tuple[str, Any]:
         start, end = text.lower().find("<title>"), text.lower().find("</title>")
         if 0 <= start < end:
             return f"HTTP {status_code} {text[start + 7 : end].strip()} (HTML error page)", data
+        # Object stores (S3, GCS) answer signed-URL errors in XML with a <Message>.
+        start, end = text.find("<Message>"), text.find("</Message>")
+        if 0 <= start < end:
+            return f"HTTP {status_code} {text[start + 9 : end].strip()}", data
         return f"HTTP {status_code} (HTML error page)", data
     return f"HTTP {status_code} with an empty body", data
 

@@ -32,7 +32,8 @@ def _bool(value: bool) -> str:
 
 
 def _computations(data: Any) -> list[Computation]:
-    items = data if isinstance(data, list) else []
+    # The vendor's documented example answer is a single computation object, not a list.
+    items = data if isinstance(data, list) else [data] if isinstance(data, dict) and "id" in data else []
     return [Computation.from_json(item) for item in items]
 
 

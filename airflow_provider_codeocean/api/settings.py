@@ -170,6 +170,11 @@ def normalise_domain(host: str | None, *, port: int | None, allow_http: bool, co
             "https://acme.codeocean.com, in the host field"
         )
     parts = urlsplit(raw if "://" in raw else f"//{raw}")
+    # Checked first, and without echoing the host: a token typed into it must not reach an error message.
+    if "@" in parts.netloc:
+        raise CodeOceanConfigError(
+            f"connection {conn_id!r}: put the token in the password field, not in the host"
+        )
     hostname = parts.hostname or ""
     if not hostname:
         raise CodeOceanConfigError(f"connection {conn_id!r}: cannot read a domain from host {raw!r}")
@@ -180,10 +185,6 @@ def normalise_domain(host: str | None, *, port: int | None, allow_http: bool, co
         raise CodeOceanConfigError(
             f"connection {conn_id!r}: refusing plain http:// to {hostname}, which would send the API token "
             "unencrypted; use https://, or set the extra allow_insecure_http to true if you really mean it"
-        )
-    if parts.username or parts.password:
-        raise CodeOceanConfigError(
-            f"connection {conn_id!r}: put the token in the password field, not in the host"
         )
     netloc = f"[{hostname}]" if ":" in hostname else hostname
     effective_port = parts.port or port

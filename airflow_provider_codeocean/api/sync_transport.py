@@ -8,10 +8,15 @@ import requests
 import tenacity
 from requests.adapters import HTTPAdapter
 
-from airflow_provider_codeocean.api.endpoint import Endpoint, build_error, decode
+from airflow_provider_codeocean.api.endpoint import Endpoint, decode, error_message, retry_after_seconds
 from airflow_provider_codeocean.api.retry import retry_kwargs
 from airflow_provider_codeocean.api.settings import ClientSettings
-from airflow_provider_codeocean.errors import CodeOceanConnectionError, CodeOceanTimeoutError
+from airflow_provider_codeocean.errors import (
+    CodeOceanApiError,
+    CodeOceanConnectionError,
+    CodeOceanTimeoutError,
+    error_for_status,
+)
 
 T = TypeVar("T")
 
@@ -63,7 +68,7 @@ class SyncTransport:
                 url, stream=True, timeout=(settings.connect_timeout, settings.read_timeout)
             ) as response:
                 if response.status_code >= 400:
-                    raise build_error(what, response.status_code, response.headers, response.content)
+                    raise _signed_url_error(what, response)
                 written = 0
                 for chunk in response.iter_content(CHUNK_SIZE):
                     sink.write(chunk)
@@ -94,3 +99,18 @@ def _new_session(settings: ClientSettings) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def _signed_url_error(what: Endpoint[Any], response: requests.Response) -> CodeOceanApiError:
+    # Named by "signed URL for ..." (never the URL, which carries a signature), so the download retry
+    # can tell an expired URL (ask for a new one) from the API refusing the token (final).
+    message, data = error_message(response.content, response.status_code)
+    return error_for_status(
+        response.status_code,
+        message,
+        method="GET",
+        path=f"signed URL for {what.describe()}",
+        data=data,
+        retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+        hint="signed URLs expire; the hook asks for a new one" if response.status_code in (400, 403) else None,
+    )

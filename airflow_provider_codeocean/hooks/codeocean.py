@@ -143,6 +143,7 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
             conn = await get_async_connection(self.codeocean_conn_id, hook=self)
             extra = await get_async_extra_dejson(conn)
             self.__dict__["settings"] = self._settings_from(conn, extra)
+            _mask(self.__dict__["settings"].token)
         settings: ClientSettings = self.__dict__["settings"]
         return settings
 

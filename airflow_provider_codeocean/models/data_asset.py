@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow_provider_codeocean.models._parse import (
     JSON,
@@ -19,6 +19,8 @@ from airflow_provider_codeocean.models._parse import (
     str_list,
 )
 from airflow_provider_codeocean.models.enums import DataAssetState, DataAssetType
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -96,11 +98,12 @@ class DataAsset:
             mount=opt_str(obj, "mount"),
             description=opt_str(obj, "description"),
             created=opt_int(obj, "created"),
-            last_used=opt_int(obj, "last_used"),
+            # The seed page's answer spells these lastUsed and sizeInBytes.
+            last_used=_first(opt_int(obj, "last_used"), opt_int(obj, "lastUsed")),
             owner=opt_str(obj, "owner"),
             owner_email=opt_str(obj, "owner_email"),
             files=opt_int(obj, "files"),
-            size=opt_float(obj, "size"),
+            size=_first(opt_float(obj, "size"), opt_float(obj, "sizeInBytes")),
             tags=str_list(obj, "tags"),
             custom_metadata=as_mapping(obj.get("custom_metadata")),
             failure_reason=opt_str(obj, "failure_reason"),
@@ -130,6 +133,10 @@ class DataAsset:
 
     def to_dict(self) -> JSON:
         return dict(self.raw)
+
+
+def _first(value: T | None, fallback: T | None) -> T | None:
+    return value if value is not None else fallback
 
 
 def _lower(value: Any) -> Any:

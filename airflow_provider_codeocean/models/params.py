@@ -129,6 +129,9 @@ def data_assets_from(value: Any) -> list[DataAssetMount]:
     """Accept a list of ``{id, mount}`` dicts (or DataAssetMount), each with a valid id and mount."""
     if value is None:
         return []
+    if isinstance(value, (Mapping, DataAssetMount)) and (isinstance(value, DataAssetMount) or "id" in value):
+        # The vendor's own Python example sends one {id, mount} object rather than a list of them.
+        value = [value]
     if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Sequence):
         raise CodeOceanConfigError(
             f"data_assets must be a list of {{'id': ..., 'mount': ...}}, got {value!r}"

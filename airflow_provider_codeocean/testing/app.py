@@ -54,9 +54,7 @@ class App:
         self.assets_root = self.state_root / "data_assets"
         self.assets_root.mkdir(parents=True, exist_ok=True)
         self.store = Store(config.seed)
-        self.runner = Runner(
-            self.store, self.state_root / "runs", config.max_parallel_runs, config.finalize_delay
-        )
+        self.runner = Runner(self.store, self.state_root / "runs", config.max_parallel_runs, config.finalize_delay)
         self.faults = FaultInjector(config.seed)
         if config.faults:
             for rule in parse_spec(config.faults):
@@ -112,8 +110,10 @@ class App:
         mount = str(meta.get("mount", folder.name))
         if not MOUNT_RE.match(mount):
             raise ValueError(f"data asset folder '{folder.name}': invalid mount '{mount}'")
-        files, size = tree_stats(folder)
         created = int(meta.get("created", folder.stat().st_mtime))
+        if meta_file.is_file():
+            folder = self._without_metadata_file(folder, asset_id)
+        files, size = tree_stats(folder)
         return DataAsset(
             id=asset_id,
             created=created,
@@ -132,6 +132,19 @@ class App:
             files=files,
             size=size,
         )
+
+    def _without_metadata_file(self, folder: Path, asset_id: str) -> Path:
+        """A view of a seeded folder without its data_asset.json, which is not part of the asset.
+
+        Links rather than copies, so seeding a large folder stays instant.
+        """
+        view = self.state_root / "seeded" / asset_id
+        shutil.rmtree(view, ignore_errors=True)
+        view.mkdir(parents=True)
+        for child in folder.iterdir():
+            if child.name != DATA_ASSET_METADATA_FILE:
+                (view / child.name).symlink_to(child.resolve(), target_is_directory=child.is_dir())
+        return view
 
     def reset(self) -> None:
         with self.store.lock:
@@ -185,11 +198,12 @@ class App:
         scheme, _, encoded = header.partition(" ")
         if scheme.lower() == "basic":
             try:
-                user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+                decoded = base64.b64decode(encoded, validate=True).decode()
             except (binascii.Error, UnicodeDecodeError):
-                user = password = None
+                decoded = ""
+            user, _, password = decoded.partition(":")
             token = self.config.token
-            if user == token and password == "":
+            if decoded and user == token and password == "":
                 return
             if self.config.accept_quoted_token and user == f"'{token}" and password == "'":
                 return

@@ -89,11 +89,13 @@ def _versions(value: Any, folder: str, created: int) -> list[dict[str, int]]:
         if isinstance(item, int) and not isinstance(item, bool):
             versions.append({"major_version": item, "minor_version": 0, "release_time": created})
         elif isinstance(item, dict) and isinstance(item.get("major_version"), int):
-            versions.append({
-                "major_version": int(item["major_version"]),
-                "minor_version": int(item.get("minor_version", 0)),
-                "release_time": int(item.get("release_time", created)),
-            })
+            versions.append(
+                {
+                    "major_version": int(item["major_version"]),
+                    "minor_version": int(item.get("minor_version", 0)),
+                    "release_time": int(item.get("release_time", created)),
+                }
+            )
         else:
             raise _fail(folder, "each version must be an integer or {major_version, minor_version}")
     return versions
@@ -114,9 +116,7 @@ def _simulate(value: Any, folder: str) -> SimulateSpec:
     files = value.get("result_files", {"output": "simulated run\n"})
     if isinstance(files, list) and all(isinstance(f, str) for f in files):
         files = {name: f"simulated content of {name}\n" for name in files}
-    if not isinstance(files, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in files.items()
-    ):
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
         raise _fail(folder, "'simulate.result_files' must map relative paths to text contents")
     for rel in files:
         if rel.startswith("/") or ".." in rel.split("/"):
@@ -128,9 +128,8 @@ def _processes(value: Any, folder: str) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         raise _fail(folder, "'processes' must be a list")
     processes: list[dict[str, Any]] = []
-    for item in value:
-        if isinstance(item, str):
-            item = {"name": item}
+    for raw in value:
+        item = {"name": raw} if isinstance(raw, str) else raw
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise _fail(folder, "each process needs a 'name'")
         proc: dict[str, Any] = {
@@ -152,9 +151,7 @@ def _app_panel(meta: dict[str, Any], spec: CapsuleSpec) -> dict[str, Any]:
             raise _fail(spec.folder_name, "'app_panel' must be an object")
         return panel
     params = meta.get("parameters", [])
-    if not isinstance(params, list) or not all(
-        isinstance(p, dict) and isinstance(p.get("name"), str) for p in params
-    ):
+    if not isinstance(params, list) or not all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in params):
         raise _fail(spec.folder_name, "'parameters' must be a list of objects with a 'name'")
     return {
         "general": {"title": spec.name, "instructions": spec.description},

@@ -35,9 +35,7 @@ class EmulatorConfig:
     asset_ready_delay: float = 0.5
     custom_metadata: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_CUSTOM_METADATA))
     # Emails update_permissions accepts; any other email is a 400, like an unknown user on Code Ocean.
-    users: list[str] = field(
-        default_factory=lambda: ["emulator@example.com", "alice@example.com", "bob@example.com"]
-    )
+    users: list[str] = field(default_factory=lambda: ["emulator@example.com", "alice@example.com", "bob@example.com"])
     groups: list[str] = field(default_factory=lambda: ["analysts", "engineers"])
     owner_id: str = "00000000-0000-4000-8000-00000000e3e3"
     owner_email: str = "emulator@example.com"

@@ -32,9 +32,7 @@ class FaultSpecError(ValueError):
 
 def _path_regex(pattern: str) -> re.Pattern[str]:
     parts = re.split(r"(\*\*|\*)", pattern)
-    regex = "".join(
-        ".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part) for part in parts
-    )
+    regex = "".join(".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part) for part in parts)
     return re.compile(f"^{regex}/?$")
 
 

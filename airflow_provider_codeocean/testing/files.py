@@ -48,9 +48,14 @@ def list_folder(root: Path, path: str) -> dict[str, Any]:
             if entry.is_dir():
                 items.append({"name": entry.name, "path": item_path, "type": "folder"})
             else:
-                items.append({
-                    "name": entry.name, "path": item_path, "type": "file", "size": entry.stat().st_size,
-                })
+                items.append(
+                    {
+                        "name": entry.name,
+                        "path": item_path,
+                        "type": "file",
+                        "size": entry.stat().st_size,
+                    }
+                )
     return {"items": items}
 
 
@@ -101,9 +106,7 @@ def file_response(target: Path, range_header: str | None, disposition: str) -> R
         length = end - start + 1
         status = 206
         headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
-    return Response(
-        status, content_type=content_type, headers=headers, file=FileBody(target, start, length)
-    )
+    return Response(status, content_type=content_type, headers=headers, file=FileBody(target, start, length))
 
 
 def _unsatisfiable(size: int) -> Response:

@@ -53,7 +53,7 @@ class Router:
             if route.static_count < best_static:
                 break
             params: dict[str, str] = {}
-            for template, part in zip(route.segments, parts):
+            for template, part in zip(route.segments, parts, strict=True):
                 if template.startswith("{"):
                     if not part:
                         break

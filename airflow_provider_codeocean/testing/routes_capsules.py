@@ -111,10 +111,12 @@ def _for(kind: str | None) -> dict[str, Handler]:
             entry = expect_object(item, f"body[{index}]", ("id", "mount"))
             asset = app.store.data_asset(check_uuid(req_str(entry, "id", f"body[{index}]"), "id"))
             mount = entry.get("mount")
-            wanted.append({
-                "id": asset.id,
-                "mount": asset.mount if mount is None else check_mount(mount, f"body[{index}].mount"),
-            })
+            wanted.append(
+                {
+                    "id": asset.id,
+                    "mount": asset.mount if mount is None else check_mount(mount, f"body[{index}].mount"),
+                }
+            )
         results: list[dict[str, Any]] = []
         for item in wanted:
             record.attached = [a for a in record.attached if a["id"] != item["id"]] + [item]
@@ -141,8 +143,7 @@ def _for(kind: str | None) -> dict[str, Handler]:
     def release(app: App, _: Request, params: dict[str, str]) -> Response:
         record = _record(app, kind, params)
         raise bad_request(
-            f"{record.spec.kind} {record.spec.id} has never been released; the emulator does not "
-            "emulate releases"
+            f"{record.spec.kind} {record.spec.id} has never been released; the emulator does not emulate releases"
         )
 
     def search_handler(app: App, request: Request, _: dict[str, str]) -> Response:

@@ -57,9 +57,7 @@ class Runner:
 
     def start(self, comp: Computation, plan: RunPlan) -> None:
         comp.run_dir = self.run_dir_for(comp.id)
-        thread = threading.Thread(
-            target=self._run, args=(comp, plan), name=f"co-run-{comp.id[:8]}", daemon=True
-        )
+        thread = threading.Thread(target=self._run, args=(comp, plan), name=f"co-run-{comp.id[:8]}", daemon=True)
         with self._store.lock:
             self._threads[comp.id] = thread
         thread.start()
@@ -182,8 +180,10 @@ class Runner:
             comp.started_mono = now
         comp.ended_mono = now
         results = comp.results_dir
-        comp.has_results = bool(comp.simulate.result_files) if comp.simulate is not None else (
-            results is not None and results.is_dir() and any(results.iterdir())
+        comp.has_results = (
+            bool(comp.simulate.result_files)
+            if comp.simulate is not None
+            else (results is not None and results.is_dir() and any(results.iterdir()))
         )
 
     # -- control ----------------------------------------------------------------------------------

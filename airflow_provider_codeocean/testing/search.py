@@ -159,17 +159,13 @@ def filters_match(filters: list[JsonObject], item: Searchable) -> bool:
             hit = any(_norm(v) in actual_norm for v in entry["values"])
         else:
             rng = entry["range"]
-            hit = any(
-                isinstance(a, (int, float)) and rng["min"] <= a <= rng["max"] for a in actual_list
-            )
+            hit = any(isinstance(a, (int, float)) and rng["min"] <= a <= rng["max"] for a in actual_list)
         if hit == bool(entry.get("exclude")):
             return False
     return True
 
 
-def sort_items(
-    items: list[T], body: JsonObject, sort_keys: dict[str, Callable[[T], Any]], default: str
-) -> list[T]:
+def sort_items(items: list[T], body: JsonObject, sort_keys: dict[str, Callable[[T], Any]], default: str) -> list[T]:
     field = opt_enum(body, "sort_field", "body", sort_keys)
     order = opt_enum(body, "sort_order", "body", ("asc", "desc"))
     if field is None:

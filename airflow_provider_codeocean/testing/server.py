@@ -63,6 +63,7 @@ class HttpServer:
         self._connections: set[asyncio.Task[None]] = set()
         self._date = ""
         self._date_at = 0.0
+        self._closing = False
 
     @property
     def port(self) -> int:
@@ -76,11 +77,15 @@ class HttpServer:
         )
 
     async def close(self) -> None:
+        self._closing = True
         if self._server is not None:
             self._server.close()
-        for task in list(self._connections):
-            task.cancel()
-        if self._connections:
+        # A connection accepted just now is still being wired up (accept task, transport, then the
+        # connection task); give that a moment so it is closed here instead of leaking its socket.
+        await asyncio.sleep(0.02)
+        while self._connections:
+            for task in list(self._connections):
+                task.cancel()
             await asyncio.gather(*self._connections, return_exceptions=True)
         if self._server is not None:
             with contextlib.suppress(Exception):
@@ -102,7 +107,7 @@ class HttpServer:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
-            while await self._serve_one(reader, writer):
+            while not self._closing and await self._serve_one(reader, writer):
                 pass
         except (_Dropped, ConnectionError, asyncio.IncompleteReadError):
             pass
@@ -137,7 +142,8 @@ class HttpServer:
         rule = decision.rule
         if rule is None:
             response = self._call(request)
-            self._log.record(method, request.path, request.query, response.status, None, started)
+            fault = "latency" if decision.delay else None
+            self._log.record(method, request.path, request.query, response.status, fault, started)
         elif rule.kind == "status":
             response = _fault_response(rule)
             self._log.record(method, request.path, request.query, response.status, "status", started)
@@ -153,9 +159,7 @@ class HttpServer:
         else:  # ambiguous: the work is done, only the answer is lost
             handled = self._call(request)
             if rule.then == "reset":
-                self._log.record(
-                    method, request.path, request.query, None, "ambiguous", started, handled.status
-                )
+                self._log.record(method, request.path, request.query, None, "ambiguous", started, handled.status)
                 _reset(writer)
                 raise _Dropped
             response = _fault_response(rule)
@@ -191,9 +195,7 @@ class HttpServer:
             raise _BadHttp(413, "request body too large")
         return await reader.readexactly(length) if length else b""
 
-    async def _write(
-        self, writer: asyncio.StreamWriter, response: Response, keep_alive: bool, head_only: bool
-    ) -> None:
+    async def _write(self, writer: asyncio.StreamWriter, response: Response, keep_alive: bool, head_only: bool) -> None:
         status = response.status
         lines = [
             f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}",

@@ -1,29 +1,68 @@
-"""Wait in the triggerer for a data asset to leave the draft state."""
+"""CodeOceanDataAssetTrigger: wait in the triggerer until a data asset leaves the draft state."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from airflow_provider_codeocean.triggers.base import CodeOceanPollTrigger
+from airflow_provider_codeocean.triggers.base import DEFAULT_TRANSIENT_GRACE, CodeOceanPollTrigger
+
+#: Every status the trigger can fire; ``execute_complete`` rejects anything else.
+EVENT_STATUSES = frozenset({"success", "failed", "timeout", "error"})
 
 
 class CodeOceanDataAssetTrigger(CodeOceanPollTrigger):
-    """Poll ``GET /data_assets/{id}`` until the asset is ``ready`` or ``failed``.
+    """Poll ``GET data_assets/{id}`` until the asset is ``ready`` or ``failed``, or a deadline passes.
 
-    Fires one event: ``success`` (ready), ``failed`` (with the asset's ``failure_reason`` as the
-    message), ``timeout`` or ``error``. The event carries ``data_asset_id`` and, when known, the asset's
-    JSON under ``data_asset``. Kwargs are JSON primitives only: the connection is named by id.
+    Fires exactly one event, a dict with ``status``, ``data_asset_id``, ``message`` and, when known,
+    ``data_asset`` (the asset's JSON):
+
+    * ``success``: the asset is ready;
+    * ``failed``: the asset failed; ``message`` carries its ``failure_reason``;
+    * ``timeout`` with ``deadline``: ``execution`` (the task's ``execution_timeout``) or ``wait``
+      (the operator's ``timeout``);
+    * ``error`` with ``error_type``: a permanent API error such as 404, or transient errors (429, 5xx,
+      lost connections) that lasted longer than ``transient_grace`` seconds.
+
+    Every kwarg is a JSON primitive; the token is never among them (the trigger looks the connection up).
 
     :param conn_id: the Code Ocean connection id.
-    :param resource_id: the data asset id.
-    :param poll_interval: seconds between polls (jittered by 10%).
-    :param end_time: epoch seconds after which a ``timeout`` event with ``deadline: wait`` fires.
-    :param execution_deadline: epoch seconds of the task's execution_timeout (``deadline: execution``).
-    :param transient_grace: seconds of consecutive 429/5xx/connection failures tolerated before ``error``.
+    :param data_asset_id: the asset to wait for.
+    :param poll_interval: seconds between polls (spread by ±10 % jitter).
+    :param end_time: epoch seconds after which a ``timeout`` event with ``deadline="wait"`` fires.
+    :param execution_deadline: epoch seconds after which a ``timeout`` event with
+        ``deadline="execution"`` fires.
+    :param transient_grace: how many seconds transient API errors are tolerated before an ``error``.
     """
 
-    id_key: ClassVar[str] = "data_asset_id"
-    item_key: ClassVar[str] = "data_asset"
+    id_key = "data_asset_id"
+    item_key = "data_asset"
+
+    def __init__(
+        self,
+        conn_id: str,
+        data_asset_id: str,
+        poll_interval: float = 10.0,
+        end_time: float | None = None,
+        execution_deadline: float | None = None,
+        transient_grace: float = DEFAULT_TRANSIENT_GRACE,
+    ) -> None:
+        super().__init__(
+            conn_id,
+            data_asset_id,
+            poll_interval=poll_interval,
+            end_time=end_time,
+            execution_deadline=execution_deadline,
+            transient_grace=transient_grace,
+        )
+
+    @property
+    def data_asset_id(self) -> str:
+        return self.resource_id
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        classpath, kwargs = super().serialize()
+        kwargs["data_asset_id"] = kwargs.pop("resource_id")
+        return classpath, kwargs
 
     async def fetch(self, hook: Any) -> Any:
         return await hook.aget_data_asset(self.resource_id)

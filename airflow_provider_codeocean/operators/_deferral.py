@@ -1,0 +1,198 @@
+"""Helpers shared by the operators and sensors that wait on Code Ocean work (computations, data assets).
+
+Kept free of heavy imports: Airflow symbols are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection, Mapping
+from datetime import timedelta
+from typing import Any, NoReturn
+
+from airflow_provider_codeocean import errors as _errors
+from airflow_provider_codeocean.errors import (
+    CodeOceanApiError,
+    CodeOceanConfigError,
+    CodeOceanError,
+    CodeOceanTransportError,
+    error_for_status,
+)
+
+log = logging.getLogger(__name__)
+
+#: HTTP statuses that sending the same request again cannot fix (bad input, token, scope, unknown id).
+PERMANENT_STATUSES = frozenset({400, 401, 403, 404})
+
+
+def positive_seconds(value: Any, what: str) -> float:
+    """``value`` (seconds or a timedelta) as a positive float; a clear error otherwise."""
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+        raise CodeOceanConfigError(f"{what} must be a number of seconds (or a timedelta) above 0, got {value!r}")
+    return float(seconds)
+
+
+def optional_seconds(value: Any, what: str) -> float | None:
+    return None if value is None else positive_seconds(value, what)
+
+
+def describe(item: Any) -> str:
+    """``computation <id> state=completed end_status=failed exit_code=3`` (plain values, not enum reprs)."""
+    kind = "data asset" if hasattr(item, "mount") else "computation"
+    parts = [f"{kind} {item.id}"]
+    for field in ("state", "end_status", "exit_code"):
+        value = getattr(item, field, None)
+        if value is not None:
+            parts.append(f"{field}={getattr(value, 'value', value)}")
+    return " ".join(parts)
+
+
+def deadlines(wait_timeout: float | None, execution_timeout: timedelta | None) -> tuple[float | None, float | None]:
+    """Absolute epoch deadlines ``(end_time, execution_deadline)`` for a trigger, measured from now.
+
+    The operator defers with ``timeout=None`` and lets the trigger enforce both: a framework deferral
+    timeout would fail the task without ``execute_complete``, so the remote work could not be stopped.
+    """
+    now = time.time()
+    end_time = now + wait_timeout if wait_timeout is not None else None
+    execution_deadline = now + execution_timeout.total_seconds() if execution_timeout is not None else None
+    return end_time, execution_deadline
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether retrying the task cannot help: bad input, or an API answer of 400/401/403/404."""
+    if isinstance(exc, CodeOceanConfigError):
+        return True
+    return isinstance(exc, CodeOceanApiError) and exc.status_code in PERMANENT_STATUSES
+
+
+_FAIL_FAST_TYPES: dict[type[BaseException], type[BaseException]] = {}
+
+
+def fail_fast(exc: BaseException) -> BaseException:
+    """``exc`` retyped so it is *also* an ``AirflowFailException``: Airflow then fails the task without retries.
+
+    The new exception keeps the original class as its first base (``except CodeOceanNotFoundError`` and
+    retry policies keyed on ``CodeOceanApiError`` still match it), its attributes and its message.
+    Anything that is not permanent (see :func:`is_permanent`) is returned unchanged.
+    """
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    if not is_permanent(exc) or isinstance(exc, AirflowFailException):
+        return exc
+    cls = type(exc)
+    combined = _FAIL_FAST_TYPES.get(cls)
+    if combined is None:
+        combined = type(
+            cls.__name__,
+            (cls, AirflowFailException),
+            {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__},
+        )
+        _FAIL_FAST_TYPES[cls] = combined
+    retyped = combined.__new__(combined)
+    retyped.__dict__.update(exc.__dict__)
+    retyped.args = exc.args
+    retyped.__cause__ = exc.__cause__
+    retyped.__traceback__ = exc.__traceback__
+    return retyped
+
+
+def reraise(exc: CodeOceanError) -> NoReturn:
+    """Raise ``exc``, retyped by :func:`fail_fast` when retrying cannot help."""
+    retyped = fail_fast(exc)
+    if retyped is exc:
+        raise exc
+    raise retyped from exc.__cause__
+
+
+def validate_event(event: Any, id_key: str, statuses: Collection[str]) -> dict[str, Any]:
+    """The trigger event as a dict, or an error saying why it cannot be used.
+
+    A missing or malformed event means the payload was lost or the triggerer and worker run different
+    versions of this provider; failing loudly beats guessing the run's outcome.
+    """
+    if not isinstance(event, Mapping):
+        raise CodeOceanError(f"the trigger resumed the task without a usable event (got {event!r})")
+    status = event.get("status")
+    if status not in statuses:
+        raise CodeOceanError(
+            f"the trigger sent an unknown status {status!r} (expected one of {sorted(statuses)}): "
+            f"{event.get('message', '')}"
+        )
+    if not isinstance(event.get(id_key), str) or not event[id_key]:
+        raise CodeOceanError(f"the trigger event has no {id_key}: {dict(event)!r}")
+    return dict(event)
+
+
+def error_details(exc: BaseException) -> dict[str, Any]:
+    """JSON-primitive fields of an error, for a trigger event, so the worker can rebuild its type."""
+    details: dict[str, Any] = {"error_type": type(exc).__name__}
+    if isinstance(exc, CodeOceanApiError):
+        details.update(status_code=exc.status_code, method=exc.method, path=exc.path, api_message=exc.message)
+    elif isinstance(exc, CodeOceanTransportError):
+        details.update(method=exc.method, path=exc.path)
+    return details
+
+
+def error_from_event(event: Mapping[str, Any]) -> CodeOceanError:
+    """Rebuild the typed error an ``error`` event describes (API error, transport error or config error)."""
+    message = str(event.get("message") or "Code Ocean API error")
+    error_type = str(event.get("error_type") or "")
+    status_code = event.get("status_code")
+    method = str(event.get("method") or "GET")
+    path = str(event.get("path") or "")
+    if isinstance(status_code, int):
+        return error_for_status(status_code, str(event.get("api_message") or message), method=method, path=path)
+    cls = getattr(_errors, error_type, None)
+    if isinstance(cls, type) and issubclass(cls, CodeOceanTransportError):
+        return cls(message, method=method, path=path)
+    if isinstance(cls, type) and issubclass(cls, CodeOceanConfigError):
+        return cls(message)
+    return CodeOceanError(message)
+
+
+class TaskStore:
+    """The task's ``task_state_store`` (Airflow 3.3+), or nothing; never fails the task.
+
+    The store outlives a try (it is scoped to dag run, task and map index), which is what lets a retry
+    after a worker crash find the remote work the crashed try started.
+    """
+
+    def __init__(self, context: Any) -> None:
+        store = None
+        try:
+            store = context.get("task_state_store")
+        except Exception:  # a plain dict-like context in tests, or an older Airflow
+            store = None
+        self._store = store
+
+    @property
+    def available(self) -> bool:
+        return self._store is not None
+
+    def get(self, key: str) -> Any:
+        if self._store is None:
+            return None
+        try:
+            return self._store.get(key)
+        except Exception as exc:
+            log.warning("Could not read %r from the task state store: %s", key, exc)
+            return None
+
+    def set(self, key: str, value: Any) -> None:
+        if self._store is None:
+            return
+        try:
+            self._store.set(key, value)
+        except Exception as exc:
+            log.warning("Could not write %r to the task state store: %s", key, exc)
+
+    def delete(self, key: str) -> None:
+        if self._store is None:
+            return
+        try:
+            self._store.delete(key)
+        except Exception as exc:
+            log.warning("Could not delete %r from the task state store: %s", key, exc)

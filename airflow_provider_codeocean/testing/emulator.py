@@ -1,0 +1,265 @@
+"""``CodeOceanEmulator``: start, stop and steer an emulator from Python."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from airflow_provider_codeocean.testing import control
+from airflow_provider_codeocean.testing.app import App
+from airflow_provider_codeocean.testing.config import BUILTIN_CAPSULES_DIR, EmulatorConfig
+from airflow_provider_codeocean.testing.faults import FaultRule
+from airflow_provider_codeocean.testing.protocol import JsonObject
+from airflow_provider_codeocean.testing.server import HttpServer
+
+DEFAULT_CONN_ID = "codeocean_default"
+_SENTINEL_CAPSULES = object()
+
+
+class CodeOceanEmulator:
+    """A local Code Ocean API on loopback.
+
+    Use as a context manager (``with CodeOceanEmulator(capsules_dir=..., token=...) as emu:``); it
+    serves from a background thread on a free port. ``emu.base_url`` is the "domain" to give the SDK
+    or an Airflow connection; ``emu.token`` the access token.
+    """
+
+    conn_id = DEFAULT_CONN_ID
+
+    def __init__(
+        self,
+        capsules_dir: str | Path | object | None = _SENTINEL_CAPSULES,
+        token: str = "cop_emulator_token",
+        *,
+        state_dir: str | Path | None = None,
+        data_assets_dir: str | Path | None = None,
+        buckets_dir: str | Path | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int | None = None,
+        faults: str | None = None,
+        asset_ready_delay: float = 0.5,
+        custom_metadata: dict[str, Any] | None = None,
+        users: list[str] | None = None,
+        groups: list[str] | None = None,
+        max_parallel_runs: int = 8,
+        finalize_delay: float = 0.0,
+    ) -> None:
+        if capsules_dir is _SENTINEL_CAPSULES:
+            capsules: Path | None = BUILTIN_CAPSULES_DIR
+        else:
+            capsules = None if capsules_dir is None else Path(str(capsules_dir))
+        self.config = EmulatorConfig(
+            token=token,
+            capsules_dir=capsules,
+            state_dir=None if state_dir is None else Path(state_dir),
+            data_assets_dir=None if data_assets_dir is None else Path(data_assets_dir),
+            buckets_dir=None if buckets_dir is None else Path(buckets_dir),
+            host=host,
+            port=port,
+            seed=seed,
+            faults=faults,
+            asset_ready_delay=asset_ready_delay,
+            max_parallel_runs=max_parallel_runs,
+            finalize_delay=finalize_delay,
+        )
+        if custom_metadata is not None:
+            self.config.custom_metadata = custom_metadata
+        if users is not None:
+            self.config.users = users
+        if groups is not None:
+            self.config.groups = groups
+        self._app: App | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+        self._port = port
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    @property
+    def app(self) -> App:
+        if self._app is None:
+            raise RuntimeError("the emulator is not running")
+        return self._app
+
+    @property
+    def token(self) -> str:
+        return self.config.token
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        host = self.config.host
+        if host in ("0.0.0.0", "::", ""):  # a bind-all address is not a client address
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self._port}"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.app.state_root
+
+    async def serve(self, on_ready: Callable[[str], None] | None = None) -> None:
+        """Serve on the running event loop until :meth:`request_stop` (used by the CLI)."""
+        self._app = App(self.config)
+        server = HttpServer(self._app.handle, self._app.faults, self._app.request_log,
+                            self.config.host, self.config.port)  # fmt: skip
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        try:
+            await server.start()
+            self._port = server.port
+            self._app.base_url = self.base_url
+            self._ready.set()
+            if on_ready is not None:
+                on_ready(self.base_url)
+            await self._stopping.wait()
+        finally:
+            await server.close()
+            self._app.close()
+
+    def request_stop(self) -> None:
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(stopping.set)
+
+    def start(self) -> CodeOceanEmulator:
+        if self._thread is not None:
+            raise RuntimeError("the emulator is already running")
+        self._ready.clear()
+        self._thread = threading.Thread(target=self._thread_main, name="codeocean-emulator", daemon=True)
+        self._thread.start()
+        self._ready.wait(30)
+        if self._startup_error is not None:
+            self._thread.join(5)
+            self._thread = None
+            raise self._startup_error
+        if not self._ready.is_set():
+            raise RuntimeError("the emulator did not start within 30 seconds")
+        return self
+
+    def _thread_main(self) -> None:
+        try:
+            asyncio.run(self.serve())
+        except BaseException as exc:
+            self._startup_error = exc
+            self._ready.set()
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self.request_stop()
+        self._thread.join(15)
+        self._thread = None
+
+    def __enter__(self) -> CodeOceanEmulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- steering (mirrors the /_emulator control API) ----------------------------------------------
+
+    def add_fault(self, spec: str | dict[str, Any] | list[Any] | None = None, **fields: Any) -> list[FaultRule]:
+        """Add fault rules: a spec string (``"503 times=2 path=/api/v1/computations/*"``), a rule
+        object, or keyword fields (``kind="status", status=503, times=2``)."""
+        return control.add_faults(self.app, spec if spec is not None else fields)
+
+    def clear_faults(self) -> None:
+        self.app.faults.clear()
+
+    def faults(self) -> list[FaultRule]:
+        return self.app.faults.rules()
+
+    def requests(self, since: int = 0) -> list[dict[str, Any]]:
+        return self.app.request_log.entries(since)
+
+    def clear_requests(self) -> None:
+        self.app.request_log.clear()
+
+    def counts(self, capsule_id: str | None = None) -> JsonObject:
+        return control.counts(self.app, capsule_id)
+
+    def count_computations(self, capsule_id: str | None = None) -> int:
+        return int(control.counts(self.app, capsule_id)["computations"])
+
+    def count_data_assets(self) -> int:
+        return int(control.counts(self.app)["data_assets"])
+
+    def computations(self, capsule_id: str | None = None) -> list[JsonObject]:
+        return control.computations(self.app, capsule_id)
+
+    def capsules(self) -> list[JsonObject]:
+        return control.capsules(self.app)
+
+    def capsule_id(self, name: str) -> str:
+        """The id of a capsule or pipeline by folder name or display name."""
+        for item in control.capsules(self.app):
+            if name in (item["folder"], item["name"], item["id"]):
+                return str(item["id"])
+        raise KeyError(f"no capsule or pipeline named '{name}'")
+
+    def hold_computation(self, computation_id: str) -> None:
+        control.hold(self.app, computation_id)
+
+    def release_computation(self, computation_id: str) -> None:
+        control.release(self.app, computation_id)
+
+    def complete_computation(
+        self, computation_id: str, end_status: str = "succeeded", exit_code: int | None = None
+    ) -> None:
+        control.complete(self.app, computation_id, end_status, exit_code)
+
+    def stop_computation(self, computation_id: str) -> None:
+        control.stop(self.app, computation_id)
+
+    def set_data_asset_state(self, data_asset_id: str, state: str | None, failure_reason: str | None = None) -> None:
+        control.set_data_asset_state(self.app, data_asset_id, state, failure_reason)
+
+    def reset(self) -> None:
+        self.app.reset()
+
+    def run_dir(self, computation_id: str) -> Path:
+        return self.app.runner.run_dir_for(computation_id)
+
+    def computation(self, computation_id: str) -> JsonObject:
+        app = self.app
+        with app.store.lock:
+            return app.store.computation(computation_id).to_json(app.now())
+
+    def wait_for_computation(self, computation_id: str, timeout: float = 30.0) -> JsonObject:
+        """Wait in-process until a computation is completed (no HTTP, no 5 s SDK poll interval)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.computation(computation_id)
+            if current["state"] in ("completed", "failed"):
+                return current
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"computation {computation_id} is still {current['state']}")
+            time.sleep(0.01)
+
+    def wait_for_data_asset(self, data_asset_id: str, timeout: float = 30.0) -> JsonObject:
+        deadline = time.monotonic() + timeout
+        app = self.app
+        while True:
+            with app.store.lock:
+                current = app.store.data_asset(data_asset_id).to_json(app.now())
+            if current["state"] != "draft":
+                return current
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"data asset {data_asset_id} is still draft")
+            time.sleep(0.01)

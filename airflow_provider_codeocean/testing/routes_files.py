@@ -1,0 +1,50 @@
+"""``/_signed/...``: serving the files behind signed download and view URLs (no Basic auth)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from airflow_provider_codeocean.testing.files import file_response, file_target
+from airflow_provider_codeocean.testing.protocol import Request, Response, not_found
+from airflow_provider_codeocean.testing.router import RouteTable
+
+if TYPE_CHECKING:
+    from airflow_provider_codeocean.testing.app import App
+
+
+def _serve(app: App, request: Request, kind: str, item_id: str, prefix: str) -> Response:
+    path = request.path[len(prefix) :]
+    disposition = request.query_value("disposition")
+    app.signer.verify(
+        kind, item_id, path, request.query_value("expires"), disposition, request.query_value("signature")
+    )
+    root: Path | None
+    if kind == "computations":
+        comp = app.store.computations.get(item_id)
+        root = None if comp is None else app.runner.materialize(comp)
+    else:
+        asset = app.store.data_assets.get(item_id)
+        root = None if asset is None else asset.folder
+    if root is None:
+        raise not_found("the file no longer exists")
+    _, target = file_target(root, path)
+    return file_response(target, request.headers.get("range"), disposition or "attachment")
+
+
+def _route(kind: str) -> RouteTable:
+    # One route per depth: the file path after the id may contain any number of segments.
+    table: RouteTable = []
+    for depth in range(1, 33):
+        segments = "/".join(f"{{p{i}}}" for i in range(depth))
+        template = f"/_signed/{kind}/{{item_id}}/{segments}"
+
+        def handler(app: App, request: Request, params: dict[str, str], kind: str = kind) -> Response:
+            prefix = f"/_signed/{kind}/{params['item_id']}/"
+            return _serve(app, request, kind, params["item_id"], prefix)
+
+        table.append(("GET", template, handler))
+    return table
+
+
+ROUTES: RouteTable = _route("computations") + _route("data_assets")

@@ -1,0 +1,120 @@
+"""CodeOceanComputationTrigger: wait in the triggerer until a Code Ocean computation finishes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from airflow_provider_codeocean.errors import CodeOceanError, CodeOceanNotFoundError
+from airflow_provider_codeocean.triggers.base import DEFAULT_TRANSIENT_GRACE, CodeOceanPollTrigger
+
+log = logging.getLogger(__name__)
+
+#: Every status the trigger can fire; ``execute_complete`` rejects anything else.
+EVENT_STATUSES = frozenset({"success", "failed", "stopped", "timeout", "error"})
+
+
+class CodeOceanComputationTrigger(CodeOceanPollTrigger):
+    """Poll ``GET computations/{id}`` until the run finishes, a deadline passes, or the API fails for good.
+
+    Fires exactly one event, a dict with ``status``, ``computation_id``, ``message`` and, when known,
+    ``computation`` (the run's JSON):
+
+    * ``success``: completed, end status succeeded, exit code 0 or absent (the only success);
+    * ``failed``: finished any other way except stopped (includes a non-zero exit code);
+    * ``stopped``: the run was stopped;
+    * ``timeout`` with ``deadline``: ``execution`` (the task's ``execution_timeout``) or ``wait``
+      (the operator's ``timeout``);
+    * ``error`` with ``error_type`` (and ``status_code``, ``method``, ``path`` for an HTTP error): a
+      permanent API error such as 404, or transient errors (429, 5xx, lost connections) that lasted
+      longer than ``transient_grace`` seconds.
+
+    Every kwarg is a JSON primitive; the token is never among them (the trigger looks the connection up).
+    All triggers of one Code Ocean address share one HTTP client, so one triggerer can hold thousands.
+
+    :param conn_id: the Code Ocean connection id.
+    :param computation_id: the run to wait for.
+    :param poll_interval: seconds between polls (spread by ±10 % jitter).
+    :param end_time: epoch seconds after which a ``timeout`` event with ``deadline="wait"`` fires.
+    :param execution_deadline: epoch seconds after which a ``timeout`` event with
+        ``deadline="execution"`` fires.
+    :param transient_grace: how many seconds transient API errors are tolerated before an ``error``.
+    :param cancel_on_kill: on Airflow 3.3+, stop the run when a user marks the deferred task failed or
+        success, or clears it. Stopping is ``DELETE computations/{id}``, which also deletes the run. Bounded
+        by ``[triggerer] on_kill_timeout`` (30 s by default). Airflow before 3.3 never calls it.
+    """
+
+    id_key = "computation_id"
+    item_key = "computation"
+
+    def __init__(
+        self,
+        conn_id: str,
+        computation_id: str,
+        poll_interval: float = 30.0,
+        end_time: float | None = None,
+        execution_deadline: float | None = None,
+        transient_grace: float = DEFAULT_TRANSIENT_GRACE,
+        cancel_on_kill: bool = False,
+    ) -> None:
+        super().__init__(
+            conn_id,
+            computation_id,
+            poll_interval=poll_interval,
+            end_time=end_time,
+            execution_deadline=execution_deadline,
+            transient_grace=transient_grace,
+        )
+        self.cancel_on_kill = bool(cancel_on_kill)
+        self._last_error: CodeOceanError | None = None
+
+    @property
+    def computation_id(self) -> str:
+        return self.resource_id
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        classpath, kwargs = super().serialize()
+        kwargs["computation_id"] = kwargs.pop("resource_id")
+        return classpath, kwargs
+
+    def _extra_kwargs(self) -> dict[str, Any]:
+        return {"cancel_on_kill": self.cancel_on_kill}
+
+    async def fetch(self, hook: Any) -> Any:
+        try:
+            computation = await hook.aget_computation(self.resource_id)
+        except CodeOceanError as exc:
+            # Kept so the error event can carry the status and path (see _event).
+            self._last_error = exc
+            raise
+        self._last_error = None
+        return computation
+
+    def terminal_event(self, item: Any) -> dict[str, Any] | None:
+        from airflow_provider_codeocean.operators._deferral import describe
+
+        if not item.is_terminal:
+            return None
+        if item.succeeded:
+            return {"status": "success", "message": f"{describe(item)} succeeded"}
+        if item.stopped:
+            return {"status": "stopped", "message": f"{describe(item)} was stopped"}
+        return {"status": "failed", "message": f"{describe(item)} failed"}
+
+    def _event(self, status: str, message: str, item: Any = None, **extra: Any) -> Any:
+        if status == "error" and self._last_error is not None:
+            from airflow_provider_codeocean.operators._deferral import error_details
+
+            extra = {**error_details(self._last_error), **extra}
+        return super()._event(status, message, item, **extra)
+
+    async def on_kill(self) -> None:
+        """Stop the run when a user kills the deferred task (Airflow 3.3+), unless an event already fired."""
+        if not self.cancel_on_kill or self._fired:
+            return
+        log.info("The task was killed: stopping Code Ocean computation %s", self.resource_id)
+        try:
+            async with self._hook() as hook:
+                await hook.adelete_computation(self.resource_id)
+        except CodeOceanNotFoundError:
+            log.info("Computation %s was already gone", self.resource_id)

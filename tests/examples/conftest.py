@@ -1,0 +1,30 @@
+"""Fixtures for the example DAG tests: the example capsules and bundled data assets on the emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
+EXAMPLE_CAPSULES = EXAMPLE_DAGS / "capsules"
+EXAMPLE_DATA_ASSETS = EXAMPLE_DAGS / "data" / "assets"
+EXAMPLE_DAG_IDS = {
+    "example_codeocean_seed_flow",
+    "example_codeocean_pipeline",
+    "example_codeocean_fan_out",
+    "example_codeocean_sensor",
+    "example_codeocean_daily",
+}
+
+
+@pytest.fixture
+def codeocean_emulator_capsules() -> Path:
+    """Serve the example capsules instead of the emulator's built-in ones."""
+    return EXAMPLE_CAPSULES
+
+
+@pytest.fixture
+def codeocean_emulator_options() -> dict[str, Any]:
+    return {"data_assets_dir": EXAMPLE_DATA_ASSETS, "asset_ready_delay": 0.05}
