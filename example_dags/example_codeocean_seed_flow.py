@@ -8,7 +8,7 @@
 2. ``capture_results`` captures the run's results as a new data asset with tags, and waits (deferred)
    until the asset is ready. A retry finds the asset it already created.
 3. ``update_metadata`` adds a tag and sets the deployment's custom metadata fields on the new asset.
-4. ``log_summary`` reads the small ``summary.json`` result file into XCom and logs it.
+4. ``read_summary`` reads the small ``summary.json`` result file into XCom; ``log_summary`` logs it.
 
 Runs unchanged on the bundled emulator (``make demo``) and on a real Code Ocean deployment: only the
 ``codeocean_default`` connection differs. Every id comes from the DAG's params (trigger with a config to
@@ -17,7 +17,6 @@ change them); the defaults are the example capsule and the seeded data asset in 
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +29,7 @@ from airflow_provider_codeocean.operators.data_asset import (
     CodeOceanCreateDataAssetOperator,
     CodeOceanUpdateDataAssetOperator,
 )
+from airflow_provider_codeocean.operators.results import CodeOceanReadResultOperator
 
 # The example capsule and data asset shipped in example_dags/capsules and example_dags/data/assets.
 COVERAGE_CAPSULE_ID = "7f3d2a10-5c4e-4b8a-9e21-0c0de0ce0001"
@@ -95,19 +95,25 @@ with DAG(
         custom_metadata={"project": "{{ params.project }}"},
     )
 
-    @task
-    def log_summary(computation: dict[str, Any]) -> dict[str, Any]:
-        """Read the run's small ``summary.json`` into XCom and log a one-line summary."""
-        from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
+    # The small JSON result file, parsed, becomes this task's XCom (files over 1 MiB are refused).
+    read_summary = CodeOceanReadResultOperator(
+        task_id="read_summary",
+        computation_id=run.output,
+        path="summary.json",
+        require_success=True,
+    )
 
-        summary: dict[str, Any] = json.loads(CodeOceanHook().read_result_file(computation["id"], "summary.json"))
-        print(
+    @task
+    def log_summary(summary: dict[str, Any]) -> str:
+        """Log a one-line summary of the computed statistics (and return it, for the next consumer)."""
+        line = (
             f"{summary['label']}: mean depth {summary['mean_depth']} over {summary['bases']} bp, "
             f"{summary['fraction_at_min_depth']:.1%} at >= {summary['min_depth']:g}x"
         )
+        print(line)
         for chromosome, stats in summary["per_chromosome"].items():
             print(f"  {chromosome}: mean depth {stats['mean_depth']}")
-        return summary
+        return line
 
-    summary = log_summary(run.output)
-    update >> summary
+    update >> read_summary
+    log_summary(read_summary.output)

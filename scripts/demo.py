@@ -83,8 +83,9 @@ def main() -> int:
 
     line = hook.read_result_file(computation.id, "summary.txt").decode().strip()
     print(f"Result      summary.txt: {line}")
-    summary = values.get("log_summary") or {}
-    print(f"  XCom of log_summary: mean_depth={summary.get('mean_depth')} bases={summary.get('bases')}")
+    summary = values.get("read_summary") or {}
+    print(f"  XCom of read_summary: mean_depth={summary.get('mean_depth')} bases={summary.get('bases')}")
+    print(f"  XCom of log_summary:  {values.get('log_summary')}")
     print()
     return 0
 

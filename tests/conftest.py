@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from importlib.metadata import version
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,9 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_DIR)
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_home}/airflow.db"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ.pop("AIRFLOW_CONN_CODEOCEAN_DEFAULT", None)
+if version("apache-airflow").startswith("2."):
+    # Airflow 2.11 would pick LocalExecutor, which refuses SQLite; Airflow 3 has no SequentialExecutor.
+    os.environ["AIRFLOW__CORE__EXECUTOR"] = "SequentialExecutor"
 
 
 @pytest.fixture(scope="session")

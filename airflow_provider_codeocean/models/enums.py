@@ -9,7 +9,17 @@ from __future__ import annotations
 from enum import Enum
 
 
-class ComputationState(str, Enum):
+class _ApiEnum(str, Enum):
+    """Prints as the API's value ("draft", not "DataAssetState.DRAFT") on every Python version."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class ComputationState(_ApiEnum):
     INITIALIZING = "initializing"
     RUNNING = "running"
     FINALIZING = "finalizing"
@@ -17,36 +27,36 @@ class ComputationState(str, Enum):
     FAILED = "failed"
 
 
-class ComputationEndStatus(str, Enum):
+class ComputationEndStatus(_ApiEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     STOPPED = "stopped"
 
 
-class DataAssetState(str, Enum):
+class DataAssetState(_ApiEnum):
     DRAFT = "draft"
     READY = "ready"
     FAILED = "failed"
 
 
-class DataAssetType(str, Enum):
+class DataAssetType(_ApiEnum):
     DATASET = "dataset"
     RESULT = "result"
     COMBINED = "combined"
     MODEL = "model"
 
 
-class CapsuleStatus(str, Enum):
+class CapsuleStatus(_ApiEnum):
     NON_RELEASE = "non_release"
     RELEASE = "release"
 
 
-class FolderItemType(str, Enum):
+class FolderItemType(_ApiEnum):
     FILE = "file"
     FOLDER = "folder"
 
 
-class PermissionRole(str, Enum):
+class PermissionRole(_ApiEnum):
     OWNER = "owner"
     EDITOR = "editor"
     VIEWER = "viewer"

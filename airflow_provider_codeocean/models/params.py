@@ -13,7 +13,7 @@ from airflow_provider_codeocean.models.computation import DataAssetMount
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 # Mounts are folder names under /data: one path segment, no spaces or shell metacharacters.
-_MOUNT = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
+_MOUNT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
 
 
 def check_id(value: Any, what: str) -> str:
@@ -25,10 +25,10 @@ def check_id(value: Any, what: str) -> str:
 
 
 def check_mount(value: Any, what: str = "mount") -> str:
-    if not isinstance(value, str) or not _MOUNT.match(value) or value in (".", ".."):
+    if not isinstance(value, str) or not _MOUNT.match(value):
         raise CodeOceanConfigError(
-            f"{what} must be a folder name of letters, digits, '_', '-' or '.', with no '/' or spaces, "
-            f"got {value!r}"
+            f"{what} must be a folder name of letters, digits, '_', '-' or '.', not starting with '.' or '-', "
+            f"with no '/' or spaces, got {value!r}"
         )
     return value
 

@@ -634,7 +634,11 @@ class CodeOceanUpdateDataAssetOperator(_CodeOceanOperator):
         replace_tags = check_tags(self.tags) if self.tags is not None else None
         add_tags, remove_tags = check_tags(self.add_tags), set(check_tags(self.remove_tags))
         metadata = metadata_from(self.custom_metadata) if self.custom_metadata is not None else {}
-        drop_keys = set(check_tags(self.remove_custom_metadata))
+        drop_keys = set(_list(self.remove_custom_metadata, "remove_custom_metadata"))
+        if not all(isinstance(k, str) for k in drop_keys):
+            raise CodeOceanConfigError(
+                f"remove_custom_metadata must be a list of field names, got {self.remove_custom_metadata!r}"
+            )
 
         hook = self.hook
         current = hook.get_data_asset(asset_id)

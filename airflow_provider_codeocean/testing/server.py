@@ -14,7 +14,7 @@ import logging
 import socket
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from email.utils import formatdate
 
 from airflow_provider_codeocean.testing.faults import HTML_502, FaultInjector, FaultRule
@@ -45,6 +45,30 @@ class _Dropped(Exception):
     """The connection was deliberately dropped by a fault; stop serving it."""
 
 
+class _TrackedProtocol(asyncio.StreamReaderProtocol):
+    """Records its transport so that shutdown can close every accepted socket."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        serve: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+        registry: set[asyncio.BaseTransport],
+    ) -> None:
+        super().__init__(reader, serve)
+        self._registry = registry
+        self._tracked: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._tracked = transport
+        self._registry.add(transport)
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._tracked is not None:
+            self._registry.discard(self._tracked)
+        super().connection_lost(exc)
+
+
 class HttpServer:
     def __init__(
         self,
@@ -64,6 +88,7 @@ class HttpServer:
         self._date = ""
         self._date_at = 0.0
         self._closing = False
+        self._transports: set[asyncio.BaseTransport] = set()
 
     @property
     def port(self) -> int:
@@ -72,21 +97,33 @@ class HttpServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._serve, self._host, self._port, limit=MAX_HEAD, reuse_address=True, backlog=1024
+        loop = asyncio.get_running_loop()
+
+        def protocol() -> _TrackedProtocol:
+            return _TrackedProtocol(asyncio.StreamReader(limit=MAX_HEAD), self._serve, self._transports)
+
+        self._server = await loop.create_server(
+            protocol, self._host, self._port, reuse_address=True, backlog=1024
         )
 
     async def close(self) -> None:
         self._closing = True
         if self._server is not None:
+            # Stop accepting first and let accepts already under way finish wiring up their
+            # transport: closing the server under them makes CPython drop the accepted socket
+            # unclosed (Server._attach asserts), leaving the client hanging on a dead connection.
+            loop = asyncio.get_running_loop()
+            for sock in self._server.sockets:
+                loop.remove_reader(sock.fileno())
+            await asyncio.sleep(0.02)
             self._server.close()
-        # A connection accepted just now is still being wired up (accept task, transport, then the
-        # connection task); give that a moment so it is closed here instead of leaking its socket.
-        await asyncio.sleep(0.02)
         while self._connections:
             for task in list(self._connections):
                 task.cancel()
             await asyncio.gather(*self._connections, return_exceptions=True)
+        # Connections whose task never got to run still own a socket; abort them.
+        for transport in list(self._transports):
+            transport.abort()
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)

@@ -13,20 +13,31 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_codeocean.version_compat import AIRFLOW_V_3_0_PLUS
 from tests.examples.conftest import EXAMPLE_DAGS
 
 COVERAGE_CAPSULE_ID = "7f3d2a10-5c4e-4b8a-9e21-0c0de0ce0001"
 COVERAGE_PIPELINE_ID = "7f3d2a10-5c4e-4b8a-9e21-0c0de0ce0002"
 SAMPLE_B = "0d47a000-0000-4000-8000-00000000000b"
 SEEDED_ASSETS = 3
+LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
 
 @pytest.fixture
 def run_example(airflow_db: None, codeocean_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Run one example DAG file with ``dag.test()``; returns the DagRun."""
-    # Airflow 3.3's dag.test() finds the DAG in the configured DAG bundle, so the examples folder
-    # becomes the dags folder for these tests; the examples read their poll interval at parse time.
-    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(EXAMPLE_DAGS))
+    # Airflow 3.3's dag.test() looks the DAG up in the configured DAG bundles: add example_dags as a
+    # second bundle beside the tests' dags folder (Airflow 2.11 ignores the option).
+    bundles = [
+        {"name": "dags-folder", "classpath": LOCAL_BUNDLE, "kwargs": {}},
+        {"name": "example-dags", "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(EXAMPLE_DAGS)}},
+    ]
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(bundles))
+    if not AIRFLOW_V_3_0_PLUS:
+        # Airflow 2's unit-test mode (set by tests/conftest.py) defaults to the LocalExecutor, which a
+        # sensor's dependency check loads and refuses with SQLite; dag.test() runs tasks in-process anyway.
+        monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "SequentialExecutor")
+    # The examples read their poll interval at parse time.
     monkeypatch.setenv("CODEOCEAN_EXAMPLE_POLL_INTERVAL", "0.1")
 
     def run(dag_id: str, conf: dict[str, Any] | None = None) -> Any:

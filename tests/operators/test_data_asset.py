@@ -319,7 +319,15 @@ def test_capture_failed_sends_the_request_anyway(codeocean_emulator: Any) -> Non
         ({"name": "x", "aws_source": {"bucket": "b"}, "permissions": {"users": [{"email": "a@b"}]}}, "role"),
         ({"name": "x", "aws_source": {"bucket": "b"}, "permissions": {"everyone": "all"}}, "everyone must be"),
         ({"name": "x", "computation_id": "not an id!"}, "computation_id must be a Code Ocean id"),
-        ({"name": "x", "aws_source": {"bucket": "b"}, "permissions": {"everyone": "viewer"}, "wait_for_ready": False}, "wait_for_ready"),
+        (
+            {
+                "name": "x",
+                "aws_source": {"bucket": "b"},
+                "permissions": {"everyone": "viewer"},
+                "wait_for_ready": False,
+            },
+            "wait_for_ready",
+        ),
     ],
 )
 def test_bad_input_is_refused_before_anything_is_created(
@@ -368,7 +376,11 @@ def test_dates_in_custom_metadata_become_epoch_seconds(codeocean_emulator: Any) 
 def test_permissions_are_applied_once_ready_and_confirmed(codeocean_emulator: Any) -> None:
     from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
 
-    wanted = {"users": [{"email": "alice@example.com", "role": "editor"}], "groups": [{"group": "analysts", "role": "viewer"}], "everyone": "viewer"}
+    wanted = {
+        "users": [{"email": "alice@example.com", "role": "editor"}],
+        "groups": [{"group": "analysts", "role": "viewer"}],
+        "everyone": "viewer",
+    }
     result = create_op(name="shared", aws_source={"bucket": "raw-data"}, permissions=wanted).execute(make_context())
 
     actual = CodeOceanHook().get_data_asset_permissions(result["id"])
@@ -448,6 +460,7 @@ def test_update_merges_custom_metadata_and_removes_keys(codeocean_emulator: Any)
         ({"mount": "../up"}, "mount must be a folder name"),
         ({"tags": "one"}, "tags must be a list of strings"),
         ({"add_tags": [1]}, "tags must be non-empty strings"),
+        ({"remove_custom_metadata": "project"}, "remove_custom_metadata must be a list"),
     ],
 )
 def test_update_bad_input_sends_no_put(codeocean_emulator: Any, kwargs: dict[str, Any], message: str) -> None:

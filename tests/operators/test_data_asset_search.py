@@ -78,7 +78,9 @@ def test_max_results_stops_early(codeocean_emulator: Any) -> None:
 
 def test_filters_on_custom_metadata_ranges(codeocean_emulator: Any) -> None:
     ids = make_assets(5)
-    found = search(filters=[{"key": "sample_count", "range": {"min": 1, "max": 2}}], sort_field="name", sort_order="asc")
+    found = search(
+        filters=[{"key": "sample_count", "range": {"min": 1, "max": 2}}], sort_field="name", sort_order="asc"
+    )
     assert found == ids[1:3]
 
 

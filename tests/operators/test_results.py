@@ -161,7 +161,9 @@ def test_an_unfinished_run_is_refused(codeocean_emulator: Any, tmp_path: Path) -
         ({"destination": "/tmp/x", "computation_id": "bad id"}, "computation_id must be"),
     ],
 )
-def test_download_bad_input(codeocean_emulator: Any, nested: dict[str, Any], kwargs: dict[str, Any], message: str) -> None:
+def test_download_bad_input(
+    codeocean_emulator: Any, nested: dict[str, Any], kwargs: dict[str, Any], message: str
+) -> None:
     kwargs.setdefault("computation_id", nested["id"])
     before = len(codeocean_emulator.requests())
     with pytest.raises(CodeOceanConfigError, match=message):

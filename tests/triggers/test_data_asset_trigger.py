@@ -112,7 +112,9 @@ def test_transient_errors_past_the_grace_period_are_an_error(
     assert "unavailable" in event["message"]
 
 
-@pytest.mark.parametrize(("kwargs", "deadline"), [({"end_time": 1.0}, "wait"), ({"execution_deadline": 1.0}, "execution")])
+@pytest.mark.parametrize(
+    ("kwargs", "deadline"), [({"end_time": 1.0}, "wait"), ({"execution_deadline": 1.0}, "execution")]
+)
 def test_deadlines_fire_timeout(codeocean_emulator: Any, kwargs: dict[str, Any], deadline: str) -> None:
     asset_id = draft(codeocean_emulator, delay=600)
     event = run_trigger(trigger(asset_id, **kwargs))
