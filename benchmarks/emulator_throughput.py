@@ -137,7 +137,9 @@ def main() -> None:
     server_cpu = resource.getrusage(resource.RUSAGE_CHILDREN) if server is not None else None
     latencies = [value for result in results for value in result]
     print(f"requests:     {len(latencies)} in {elapsed:.2f} s")
-    print(f"clients:      {args.client}, {args.processes} process(es) x {args.concurrency} concurrent keep-alive requests")
+    print(
+        f"clients:      {args.client}, {args.processes} process(es) x {args.concurrency} concurrent keep-alive requests"
+    )
     print(f"throughput:   {len(latencies) / elapsed:,.0f} requests/s")
     print(f"latency p50:  {_percentile(latencies, 0.50) * 1000:.2f} ms")
     print(f"latency p99:  {_percentile(latencies, 0.99) * 1000:.2f} ms")

@@ -46,8 +46,11 @@ DAG_ID = "example_codeocean_seed_flow"
 RUN_TASK = "run_coverage_summary"
 COVERAGE_CAPSULE_ID = "7f3d2a10-5c4e-4b8a-9e21-0c0de0ce0001"
 # How long each capsule run lasts here: long enough that the operator defers before it finishes.
-RUN_SECONDS = 8
-ASSET_READY_DELAY = 4.0
+# Long enough, too, that the scheduler has processed the deferring worker's exit before the trigger fires:
+# Airflow 3.3 can otherwise mistake that stale exit for a failure of the resumed try (apache/airflow#72716,
+# #67287); the operators' retries then reattach, but the check would wait out a retry delay.
+RUN_SECONDS = 12
+ASSET_READY_DELAY = 10.0
 STOP_GRACE = 15.0
 TERMINAL_RUN_STATES = ("success", "failed")
 
@@ -174,17 +177,18 @@ def start_emulator(dep: Deployment, token: str) -> str:
     url_file = dep.work / "emulator.url"
     log = dep.work / "emulator.log"
     capsules = slow_capsules(dep.work / "capsules")
+    options = {
+        "--port": "0",
+        "--token": token,
+        "--capsules": str(capsules),
+        "--data-assets": str(EXAMPLE_DAGS / "data" / "assets"),
+        "--state-dir": str(dep.work / "emulator-state"),
+        "--asset-ready-delay": str(ASSET_READY_DELAY),
+    }
+    command = [str(dep.bin_dir / "codeocean-emulator"), *(part for pair in options.items() for part in pair)]
     with url_file.open("wb") as out, log.open("wb") as err:
         process = subprocess.Popen(
-            [
-                str(dep.bin_dir / "codeocean-emulator"),
-                "--port", "0",
-                "--token", token,
-                "--capsules", str(capsules),
-                "--data-assets", str(EXAMPLE_DAGS / "data" / "assets"),
-                "--state-dir", str(dep.work / "emulator-state"),
-                "--asset-ready-delay", str(ASSET_READY_DELAY),
-            ],  # fmt: skip
+            command,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
@@ -216,7 +220,8 @@ def airflow_env(dep: Deployment, api_port: int, emulator_url: str, token: str) -
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            # The other examples stay paused (the daily one would start a run of its own).
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__CORE__FERNET_KEY": secret,
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             # Workers report to the execution API; it must name the api-server's real port.
@@ -278,7 +283,9 @@ def run_check(dep: Deployment) -> None:
         check=False,
     )
     if migrate.returncode != 0:
-        raise CheckFailed("airflow db migrate failed:\n" + migrate.stdout.decode()[-3000:] + migrate.stderr.decode()[-3000:])
+        raise CheckFailed(
+            "airflow db migrate failed:\n" + migrate.stdout.decode()[-3000:] + migrate.stderr.decode()[-3000:]
+        )
 
     print("==> Airflow services", flush=True)
     dep.start("api-server", "airflow", "api-server", "--host", "127.0.0.1", "--port", str(api_port), "--workers", "1")
@@ -300,10 +307,14 @@ def run_check(dep: Deployment) -> None:
     wait_for("the triggerer's heartbeat", dep, 90, triggerer_alive)
     wait_for(f"the dag-processor to parse {DAG_ID}", dep, 120, lambda: get(f"/dags/{DAG_ID}"))
 
-    print(f"==> triggering {DAG_ID} through the REST API", flush=True)
+    print(f"==> unpausing and triggering {DAG_ID} through the REST API", flush=True)
+    http_json("PATCH", f"{api}/api/v2/dags/{DAG_ID}", token=api_token, body={"is_paused": False})
     run_id = f"deployment_check_{int(time.time())}"
     http_json(
-        "POST", f"{api}/api/v2/dags/{DAG_ID}/dagRuns", token=api_token, body={"dag_run_id": run_id, "logical_date": None}
+        "POST",
+        f"{api}/api/v2/dags/{DAG_ID}/dagRuns",
+        token=api_token,
+        body={"dag_run_id": run_id, "logical_date": None},
     )
 
     seen_states: list[str] = []
@@ -323,6 +334,10 @@ def run_check(dep: Deployment) -> None:
     run = wait_for("the DAG run to finish", dep, 180, finished, interval=0.5)
     tis = get(f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")["task_instances"]
     states = {ti["task_id"]: ti["state"] for ti in tis}
+    retried = {ti["task_id"]: ti["try_number"] for ti in tis if (ti.get("try_number") or 1) > 1}
+    if retried:
+        # Not a failure of the provider: an Airflow race (see RUN_SECONDS); the retry reattached.
+        print(f"  note: tasks needed more than one try: {retried}", flush=True)
     print(f"  DAG run {run_id}: {run['state']}; tasks: {states}", flush=True)
 
     # The verdict.

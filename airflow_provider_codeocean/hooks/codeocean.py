@@ -189,8 +189,10 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
             from airflow_provider_codeocean.api.async_transport import AsyncTransport, acquire_client
 
             settings = await self.aget_settings()
-            client: httpx.AsyncClient = acquire_client(settings)
-            self._async_transport = AsyncTransport(settings, client)
+            # Another coroutine may have entered while the settings were looked up.
+            if self._async_depth == 0:
+                client: httpx.AsyncClient = acquire_client(settings)
+                self._async_transport = AsyncTransport(settings, client)
         self._async_depth += 1
         return self
 
@@ -204,18 +206,26 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
 
     async def acall(self, endpoint: Endpoint[T]) -> T:
         """Send one endpoint asynchronously; opens the shared client for the call if not inside ``async with``."""
-        if self._async_transport is None:
-            async with self:
-                return await self.acall(endpoint)
-        return await self._async_transport.send(endpoint)
+        async with self:
+            # Read inside the context: the transport outlives the call even if another coroutine using
+            # this hook exits meanwhile.
+            transport = self._async_transport
+            assert transport is not None
+            return await transport.send(endpoint)
 
     # Connection test
 
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap authenticated call; the message says what to fix."""
+        """One cheap authenticated call, not retried (someone is waiting on it); the message says what to fix."""
         try:
             base_url = self.settings.base_url
-            self.call(endpoints.search_capsules({"limit": 1}))
+            from airflow_provider_codeocean.api.sync_transport import SyncTransport
+
+            transport = SyncTransport(dataclasses.replace(self.settings, retry_limit=0))
+            try:
+                transport.send(endpoints.search_capsules({"limit": 1}))
+            finally:
+                transport.close()
         except CodeOceanConfigError as exc:
             return False, str(exc)
         except CodeOceanAuthenticationError:

@@ -52,13 +52,14 @@ class _TrackedProtocol(asyncio.StreamReaderProtocol):
         self,
         reader: asyncio.StreamReader,
         serve: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
-        registry: set[asyncio.BaseTransport],
+        registry: set[asyncio.Transport],
     ) -> None:
         super().__init__(reader, serve)
         self._registry = registry
-        self._tracked: asyncio.BaseTransport | None = None
+        self._tracked: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
         self._tracked = transport
         self._registry.add(transport)
         super().connection_made(transport)
@@ -88,7 +89,7 @@ class HttpServer:
         self._date = ""
         self._date_at = 0.0
         self._closing = False
-        self._transports: set[asyncio.BaseTransport] = set()
+        self._transports: set[asyncio.Transport] = set()
 
     @property
     def port(self) -> int:
@@ -102,9 +103,7 @@ class HttpServer:
         def protocol() -> _TrackedProtocol:
             return _TrackedProtocol(asyncio.StreamReader(limit=MAX_HEAD), self._serve, self._transports)
 
-        self._server = await loop.create_server(
-            protocol, self._host, self._port, reuse_address=True, backlog=1024
-        )
+        self._server = await loop.create_server(protocol, self._host, self._port, reuse_address=True, backlog=1024)
 
     async def close(self) -> None:
         self._closing = True

@@ -89,7 +89,7 @@ def test_state_machine_and_run_time(emu: CodeOceanEmulator, api: requests.Sessio
 
 
 def test_finalizing_is_observable(emu: CodeOceanEmulator, api: requests.Session, url: Callable[[str], str]) -> None:
-    emu.app.runner._finalize_delay = 0.3  # noqa: SLF001 - slow the last phase down for this test only
+    emu.app.runner._finalize_delay = 0.3
     run = _run(api, url, {"capsule_id": ECHO_CAPSULE_ID})
     seen: set[str] = set()
 
@@ -195,9 +195,14 @@ def test_capsule_without_script_or_metadata(
     assert "without capsule.json is valid" in _text(api, url, plain["id"], "output")
 
 
-def test_rename_and_list_finds_the_run(emu: CodeOceanEmulator, api: requests.Session, url: Callable[[str], str]) -> None:
+def test_rename_and_list_finds_the_run(
+    emu: CodeOceanEmulator, api: requests.Session, url: Callable[[str], str]
+) -> None:
     run = _run(api, url, {"capsule_id": SIMULATED_CAPSULE_ID, "parameters": ["p1"]})
-    assert api.patch(url(f"computations/{run['id']}"), params={"name": "airflow__d__r__t__try1"}, timeout=10).status_code == 204
+    assert (
+        api.patch(url(f"computations/{run['id']}"), params={"name": "airflow__d__r__t__try1"}, timeout=10).status_code
+        == 204
+    )
     listed = api.get(url(f"capsules/{SIMULATED_CAPSULE_ID}/computations"), timeout=10).json()
     assert [(c["id"], c["name"], c["parameters"]) for c in listed] == [
         (run["id"], "airflow__d__r__t__try1", [{"value": "p1"}])

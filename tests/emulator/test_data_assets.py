@@ -36,7 +36,9 @@ def test_from_computation_path_and_target(
     emu: CodeOceanEmulator, api: requests.Session, url: Url, buckets_dir: Any
 ) -> None:
     run_id = _completed(emu, api, url)
-    part = _create(api, url, {"name": "details", "mount": "details", "source": {"computation": {"id": run_id, "path": "details"}}})
+    part = _create(
+        api, url, {"name": "details", "mount": "details", "source": {"computation": {"id": run_id, "path": "details"}}}
+    )
     ready = emu.wait_for_data_asset(part["id"])
     assert (ready["state"], ready["files"]) == ("ready", 1)
     files = api.post(url(f"data_assets/{part['id']}/files"), json={"path": ""}, timeout=10).json()
@@ -60,12 +62,14 @@ def test_from_computation_path_and_target(
 
 
 def test_from_buckets_and_combined(emu: CodeOceanEmulator, api: requests.Session, url: Url) -> None:
-    aws = _create(api, url, {"name": "plates", "mount": "plates", "source": {"aws": {"bucket": "raw-bucket", "prefix": "plates"}}})
-    gcp = _create(api, url, {"name": "images", "mount": "images", "source": {"gcp": {"bucket": "gcs-bucket", "prefix": "images"}}})
-    kept = _create(
-        api, url,
-        {"name": "kept", "mount": "kept", "source": {"aws": {"bucket": "raw-bucket", "keep_on_external_storage": True}}},
-    )  # fmt: skip
+    aws = _create(
+        api, url, {"name": "plates", "mount": "plates", "source": {"aws": {"bucket": "raw-bucket", "prefix": "plates"}}}
+    )
+    gcp = _create(
+        api, url, {"name": "images", "mount": "images", "source": {"gcp": {"bucket": "gcs-bucket", "prefix": "images"}}}
+    )
+    kept_source = {"aws": {"bucket": "raw-bucket", "keep_on_external_storage": True}}
+    kept = _create(api, url, {"name": "kept", "mount": "kept", "source": kept_source})
     aws_ready = emu.wait_for_data_asset(aws["id"])
     assert (aws_ready["state"], aws_ready["type"], aws_ready["files"]) == ("ready", "dataset", 2)
     assert aws_ready["source_bucket"]["origin"] == "aws" and aws_ready["source_bucket"]["external"] is False
@@ -81,7 +85,11 @@ def test_from_buckets_and_combined(emu: CodeOceanEmulator, api: requests.Session
     nested = api.post(url(f"data_assets/{combined['id']}/files"), json={"path": "plates/day1"}, timeout=10).json()
     assert nested["items"] == [{"name": "a.csv", "path": "plates/day1/a.csv", "type": "file", "size": 8}]
 
-    run = api.post(url("computations"), json={"capsule_id": ECHO_CAPSULE_ID, "data_assets": [{"id": combined["id"], "mount": "in"}]}, timeout=10)
+    run = api.post(
+        url("computations"),
+        json={"capsule_id": ECHO_CAPSULE_ID, "data_assets": [{"id": combined["id"], "mount": "in"}]},
+        timeout=10,
+    )
     emu.wait_for_computation(run.json()["id"])
     inputs = (emu.run_dir(run.json()["id"]) / "results" / "inputs.txt").read_text().split()
     assert "./in/plates/day1/a.csv" in inputs and "./in/images/img.bin" in inputs
@@ -131,8 +139,13 @@ def test_update_delete_archive(emu: CodeOceanEmulator, api: requests.Session, ur
         timeout=10,
     ).json()
     assert changed["custom_metadata"] == {"sample_count": 4, "acquired": 1700000000, "keywords": ["a", "b"]}
-    assert api.patch(url(f"data_assets/{SEEDED_ASSET}/archive"), params={"archive": "true"}, timeout=10).status_code == 204
-    assert api.patch(url(f"data_assets/{SEEDED_ASSET}/archive"), params={"archive": "False"}, timeout=10).status_code == 204
+    assert (
+        api.patch(url(f"data_assets/{SEEDED_ASSET}/archive"), params={"archive": "true"}, timeout=10).status_code == 204
+    )
+    assert (
+        api.patch(url(f"data_assets/{SEEDED_ASSET}/archive"), params={"archive": "False"}, timeout=10).status_code
+        == 204
+    )
     assert api.delete(url(f"data_assets/{SEEDED_ASSET}"), timeout=10).status_code == 204
     assert api.get(url(f"data_assets/{SEEDED_ASSET}"), timeout=10).status_code == 404
 

@@ -98,7 +98,7 @@ def test_hanging_connection_does_not_block_shutdown(capsules_dir: Path) -> None:
     emulator.add_fault("hang")
     client = socket.create_connection(("127.0.0.1", emulator.port))
     client.sendall(b"GET /api/v1/capsules/x HTTP/1.1\r\nHost: x\r\n\r\n")
-    thread = emulator._thread  # noqa: SLF001
+    thread = emulator._thread
     emulator.stop()
     assert thread is not None and not thread.is_alive()
     try:
@@ -145,13 +145,13 @@ def test_times_limits_occurrences_and_routes_are_respected(
 
 def test_probability_is_deterministic_by_seed(capsules_dir: Path) -> None:
     def pattern(seed: int) -> list[int]:
-        with CodeOceanEmulator(capsules_dir, "tok", seed=seed, faults="503 p=0.5") as emulator:
-            with requests.Session() as session:
-                session.auth = ("tok", "")
-                return [
-                    session.get(f"{emulator.base_url}/api/v1/capsules/{ECHO_CAPSULE_ID}", timeout=10).status_code
-                    for _ in range(30)
-                ]
+        with (
+            CodeOceanEmulator(capsules_dir, "tok", seed=seed, faults="503 p=0.5") as emulator,
+            requests.Session() as session,
+        ):
+            session.auth = ("tok", "")
+            target = f"{emulator.base_url}/api/v1/capsules/{ECHO_CAPSULE_ID}"
+            return [session.get(target, timeout=10).status_code for _ in range(30)]
 
     first = pattern(7)
     assert first == pattern(7)
@@ -164,7 +164,9 @@ def test_control_api_over_http(emu: CodeOceanEmulator, api: requests.Session, ur
     assert requests.get(f"{control}/faults", timeout=10).status_code == 401
     added = api.post(f"{control}/faults", json={"spec": "504 times=1 path=/api/v1/capsules/**"}, timeout=10)
     assert added.status_code == 201
-    assert api.post(f"{control}/faults", json={"kind": "status", "status": 500, "times": 1, "method": "PUT"}, timeout=10).ok
+    assert api.post(
+        f"{control}/faults", json={"kind": "status", "status": 500, "times": 1, "method": "PUT"}, timeout=10
+    ).ok
     assert len(api.get(f"{control}/faults", timeout=10).json()["faults"]) == 2
     assert _get_capsule(api, url).status_code == 504
     assert api.post(f"{control}/faults", json={"spec": "teapot"}, timeout=10).status_code == 400

@@ -100,7 +100,9 @@ def test_get_capsule_and_list_computations(emu: CodeOceanEmulator, url: Callable
         "cloned_from_url", "created", "description", "field", "id", "name", "owner", "slug", "status",
     }  # fmt: skip
     run_id = _completed_run(emu, url)
-    listed = requests.get(url(f"capsules/{ECHO_CAPSULE_ID}/computations"), headers=HEADERS, auth=(emu.token, ""), timeout=10)
+    listed = requests.get(
+        url(f"capsules/{ECHO_CAPSULE_ID}/computations"), headers=HEADERS, auth=(emu.token, ""), timeout=10
+    )
     assert listed.status_code == 200
     [run] = listed.json()
     assert run["id"] == run_id
@@ -138,10 +140,23 @@ def test_create_get_and_update_data_asset(emu: CodeOceanEmulator, url: Callable[
         "tags": ["I", "Am", "New"],
         "mount": "NewMount",
     }
-    updated = requests.put(url(f"data_assets/{asset_id}"), headers=HEADERS, json=update, auth=("'" + emu.token, "'"), timeout=10)
+    updated = requests.put(
+        url(f"data_assets/{asset_id}"), headers=HEADERS, json=update, auth=("'" + emu.token, "'"), timeout=10
+    )
     assert updated.status_code == 200
     result = updated.json()
     assert {k: result[k] for k in update} == update
-    assert set(result) >= {"created", "description", "files", "id", "last_used", "name", "size", "state", "tags", "type"}
+    assert set(result) >= {
+        "created",
+        "description",
+        "files",
+        "id",
+        "last_used",
+        "name",
+        "size",
+        "state",
+        "tags",
+        "type",
+    }
     assert result["state"] == "ready"
     assert result["type"] == "result"

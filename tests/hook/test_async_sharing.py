@@ -31,14 +31,14 @@ def threaded_server() -> Iterator[HTTPServer]:
 
 
 @pytest.fixture
-def acquired(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The identity of the client handed out by every acquire (the real function still does the work)."""
-    seen: list[int] = []
+def acquired(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The client handed out by every acquire (the real function still does the work)."""
+    seen: list[Any] = []
     real = async_transport.acquire_client
 
     def spy(settings: Any) -> Any:
         client = real(settings)
-        seen.append(id(client))
+        seen.append(client)
         return client
 
     monkeypatch.setattr(async_transport, "acquire_client", spy)
@@ -80,39 +80,36 @@ def test_two_hooks_share_one_client_until_the_last_exits(httpserver: HTTPServer,
 
 
 def test_fifty_concurrent_calls_through_different_hooks_use_one_client(
-    threaded_server: HTTPServer, monkeypatch: pytest.MonkeyPatch, acquired: list[int]
+    threaded_server: HTTPServer, monkeypatch: pytest.MonkeyPatch, acquired: list[Any]
 ) -> None:
     set_connection(monkeypatch, threaded_server.url_for("/").rstrip("/"))
     barrier = _all_at_once(threaded_server, CONCURRENT)
     counts: list[int] = []
 
     async def one(i: int) -> str:
-        computation = await CodeOceanHook().aget_computation(f"c{i}")
-        return computation.id
-
-    async def watch() -> None:
-        while barrier.n_waiting < CONCURRENT - 1 and not barrier.broken:
+        if i % 2:  # half through the hook's own enter/exit, half inside ``async with``
+            return (await CodeOceanHook().aget_computation(f"c{i}")).id
+        async with CodeOceanHook() as hook:
+            computation = await hook.aget_computation(f"c{i}")
             counts.append(shared_client_count())
-            await asyncio.sleep(0.01)
-        counts.append(shared_client_count())
+            return computation.id
 
     async def run() -> list[str]:
-        watcher = asyncio.create_task(watch())
         ids = await asyncio.gather(*(one(i) for i in range(CONCURRENT)))
-        await watcher
         assert shared_client_count() == 0
-        return ids
+        return list(ids)
 
     ids = asyncio.run(run())
 
-    assert not barrier.broken
+    assert not barrier.broken  # all fifty were in flight at once
     assert ids == [f"c{i}" for i in range(CONCURRENT)]
-    assert len(acquired) == CONCURRENT and len(set(acquired)) == 1
+    assert len(acquired) == CONCURRENT and len({id(c) for c in acquired}) == 1
+    assert acquired[0].is_closed
     assert set(counts) == {1}
 
 
 def test_concurrent_calls_through_one_hook_without_async_with(
-    threaded_server: HTTPServer, monkeypatch: pytest.MonkeyPatch, acquired: list[int]
+    threaded_server: HTTPServer, monkeypatch: pytest.MonkeyPatch, acquired: list[Any]
 ) -> None:
     # One hook instance used by many coroutines at once: no call may close the client under another.
     set_connection(monkeypatch, threaded_server.url_for("/").rstrip("/"))
@@ -126,7 +123,7 @@ def test_concurrent_calls_through_one_hook_without_async_with(
 
     assert asyncio.run(run()) == [f"c{i}" for i in range(10)]
     assert not barrier.broken
-    assert len(set(acquired)) == 1
+    assert len({id(c) for c in acquired}) == 1 and acquired[0].is_closed
 
 
 def test_the_client_is_released_when_the_body_raises(httpserver: HTTPServer, hook: Any) -> None:

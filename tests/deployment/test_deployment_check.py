@@ -1,0 +1,38 @@
+"""The deployment check (scripts/deployment_check.py) passes: a real Airflow 3 deployment runs the seed flow.
+
+Slow (about a minute and a half: it starts an api-server, a scheduler, a dag-processor and a triggerer);
+deselect with ``-m "not deployment"``. Airflow 2 has no dag-processor or api-server, so it is skipped there.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_codeocean.version_compat import AIRFLOW_V_3_0_PLUS
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "deployment_check.py"
+BIN_DIR = Path(sys.executable).parent
+
+
+@pytest.mark.deployment
+@pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the deployment check runs Airflow 3 services")
+@pytest.mark.skipif(not (BIN_DIR / "codeocean-emulator").exists(), reason="the provider is not installed here")
+def test_seed_flow_on_a_real_deployment() -> None:
+    # The check bounds itself (280 s) and stops every process it started; this timeout is a backstop.
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--bin-dir", str(BIN_DIR), "--timeout", "280"],
+        capture_output=True,
+        text=True,
+        timeout=330,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert "deployment check passed" in output
+    # The deferred wait was served by the triggerer the check started.
+    assert "CodeOceanComputationTrigger) ran on triggerer job" in output
+    assert "exactly one computation of the capsule" in output
