@@ -35,7 +35,7 @@ def check_mount(value: Any, what: str = "mount") -> str:
 
 def safe_mount(name: str) -> str:
     """A mount derived from a data asset's name: the characters the API rejects become '_'."""
-    mount = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.strip()).strip("._") or "data"
+    mount = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.strip()).strip("._").lstrip("-") or "data"
     return mount[:255]
 
 

@@ -89,19 +89,6 @@ def id_from(value: Any, what: str) -> str:
     return check_id(value, what)
 
 
-def api_mount(value: Any, what: str = "mount") -> str:
-    """A mount the API accepts: :func:`check_mount`, and not starting with '.' or '-' (the API refuses
-    hidden and option-like folder names)."""
-    mount = check_mount(value, what)
-    if mount[0] in ".-":
-        raise CodeOceanConfigError(f"{what} must start with a letter, digit or '_', got {value!r}")
-    return mount
-
-
-def default_mount(name: str) -> str:
-    return safe_mount(name).lstrip("-.") or "data"
-
-
 def run_tag(context: Context) -> str:
     """``airflow-run:<hash>``: the same for every try of one task instance, different for any other."""
     ti = context["ti"]
@@ -347,7 +334,7 @@ class CodeOceanCreateDataAssetOperator(_CodeOceanOperator):
         if not isinstance(self.name, str) or not self.name.strip():
             raise CodeOceanConfigError(f"name must be a non-empty string, got {self.name!r}")
         name = self.name.strip()
-        mount = api_mount(self.mount) if self.mount not in (None, "") else default_mount(name)
+        mount = check_mount(self.mount) if self.mount not in (None, "") else safe_mount(name)
         tags = check_tags(self.tags)
         if self.description is not None and not isinstance(self.description, str):
             raise CodeOceanConfigError(f"description must be a string, got {self.description!r}")
@@ -630,7 +617,7 @@ class CodeOceanUpdateDataAssetOperator(_CodeOceanOperator):
             raise CodeOceanConfigError(f"name must be a non-empty string, got {self.name!r}")
         if self.description is not None and not isinstance(self.description, str):
             raise CodeOceanConfigError(f"description must be a string, got {self.description!r}")
-        mount = api_mount(self.mount) if self.mount is not None else None
+        mount = check_mount(self.mount) if self.mount is not None else None
         replace_tags = check_tags(self.tags) if self.tags is not None else None
         add_tags, remove_tags = check_tags(self.add_tags), set(check_tags(self.remove_tags))
         metadata = metadata_from(self.custom_metadata) if self.custom_metadata is not None else {}

@@ -303,7 +303,7 @@ def test_capture_failed_sends_the_request_anyway(codeocean_emulator: Any) -> Non
         ({"name": ""}, "name must be a non-empty string"),
         ({"name": "   "}, "name must be a non-empty string"),
         ({"name": "x", "mount": "a/b"}, "mount must be a folder name"),
-        ({"name": "x", "mount": "-rf"}, "must start with a letter"),
+        ({"name": "x", "mount": "-rf"}, "not starting with"),
         ({"name": "x", "mount": "with space"}, "mount must be a folder name"),
         ({"name": "x", "tags": "a,b"}, "tags must be a list of strings"),
         ({"name": "x", "tags": ["ok", 3]}, "tags must be non-empty strings"),
