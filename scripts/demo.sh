@@ -77,7 +77,10 @@ echo "==> airflow db migrate (throwaway metadata database in .demo/)" >&2
 echo "==> airflow dags test $DAG_ID (log: .demo/dags-test.log)" >&2
 if ! "$BIN/airflow" dags test "$DAG_ID" >"$DEMO_DIR/dags-test.log" 2>&1; then
   tail -n 60 "$DEMO_DIR/dags-test.log" >&2
-  fail "the DAG run failed (last lines of .demo/dags-test.log above)"
+  echo >&2
+  echo "The errors raised by the tasks:" >&2
+  grep -E '^[A-Za-z_.]+(Error|Exception): ' "$DEMO_DIR/dags-test.log" | sort -u | cut -c1-400 >&2 || true
+  fail "the DAG run failed (see the errors above and .demo/dags-test.log)"
 fi
 
 "$BIN/python" "$ROOT/scripts/demo.py" --log "$DEMO_DIR/dags-test.log" || fail "the run's outcome could not be verified"

@@ -54,7 +54,7 @@ def test_port_field_is_used_when_the_host_has_none() -> None:
 
 
 def test_plain_http_to_a_remote_host_is_refused() -> None:
-    with pytest.raises(CodeOceanConfigError, match="refusing plain http:// to acme.codeocean.com") as info:
+    with pytest.raises(CodeOceanConfigError, match=r"refusing plain http:// to acme\.codeocean\.com") as info:
         settings("http://acme.codeocean.com")
     assert "allow_insecure_http" in str(info.value)
 
@@ -319,9 +319,7 @@ def test_connection_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
     assert message.startswith(f"Cannot reach Code Ocean at {url}") and "Check the domain" in message
 
 
-def test_connection_does_not_retry(
-    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, base_url: str
-) -> None:
+def test_connection_does_not_retry(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, base_url: str) -> None:
     # A person is waiting on the button: answer at once instead of backing off for minutes.
     monkeypatch.setattr(time, "sleep", lambda seconds: None)
     httpserver.expect_request("/api/v1/capsules/search").respond_with_json({"message": "down"}, status=503)

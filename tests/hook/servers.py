@@ -2,8 +2,8 @@
 
 Each request it reads is answered by the next step of a script:
 
-* ``"hang"``: read the request and never answer (the socket stays open until the server stops), so the
-  client's read timeout is what ends the call;
+* ``"hang"``: read the request and never answer (the socket stays open until the server stops, or for
+  ``hang_for`` seconds), so the client's read timeout is what ends the call;
 * ``"reset"``: read the request, then close with SO_LINGER 0 so the client sees a connection reset;
 * ``bytes``: a complete raw HTTP response, sent before closing the connection.
 
@@ -37,12 +37,12 @@ def http_response(status: int, body: Any = None, *, reason: str = "X", headers: 
 class RawServer:
     """See the module docstring. Use as a context manager; ``url`` is its base address."""
 
-    def __init__(self, script: list[Step] | None = None, default: Step = "hang") -> None:
+    def __init__(self, script: list[Step] | None = None, default: Step = "hang", hang_for: float = 10.0) -> None:
         self._script = list(script or [])
+        self.hang_for = hang_for
         self._default = default
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._held: list[socket.socket] = []
         self._threads: list[threading.Thread] = []
         #: ``"METHOD /path?query"`` of every request read, in arrival order.
         self.requests: list[str] = []
@@ -62,11 +62,6 @@ class RawServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
-        with self._lock:
-            held, self._held = self._held, []
-        for conn in held:
-            with contextlib.suppress(OSError):
-                conn.close()
         for thread in self._threads:
             thread.join(timeout=5)
         self._listener.close()
@@ -96,8 +91,10 @@ class RawServer:
             self.requests.append(request_line)
             step = self._script.pop(0) if self._script else self._default
         if step == "hang":
-            with self._lock:
-                self._held.append(conn)
+            # Bounded, so a client that lost its timeout fails (a connection error) instead of hanging the suite.
+            self._stop.wait(self.hang_for)
+            with contextlib.suppress(OSError):
+                conn.close()
             return
         if step == "reset":
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -257,9 +257,7 @@ def test_rename_and_delete_computation(httpserver: HTTPServer, hook: Any) -> Non
 def test_list_computations_of_capsule_and_pipeline(httpserver: HTTPServer, hook: Any) -> None:
     runs = [{"id": "c1", "name": "Run 1", "state": "completed", "end_status": "failed"}, {"id": "c2"}]
     httpserver.expect_request(f"/api/v1/capsules/{CAPSULE_ID}/computations", method="GET").respond_with_json(runs)
-    httpserver.expect_request(f"/api/v1/pipelines/{CAPSULE_ID}/computations", method="GET").respond_with_json(
-        runs[:1]
-    )
+    httpserver.expect_request(f"/api/v1/pipelines/{CAPSULE_ID}/computations", method="GET").respond_with_json(runs[:1])
 
     from_capsule = hook.list_computations(CAPSULE_ID)
     from_pipeline = hook.list_computations(CAPSULE_ID, pipeline=True)
@@ -487,7 +485,10 @@ def test_transfer_data_asset_body(httpserver: HTTPServer, hook: Any) -> None:
 
     hook.transfer_data_asset(ASSET_ID, "bucket-1", "pre/", force=True)
 
-    assert body(only_request(httpserver)) == {"target": {"aws": {"bucket": "bucket-1", "prefix": "pre/"}}, "force": True}
+    assert body(only_request(httpserver)) == {
+        "target": {"aws": {"bucket": "bucket-1", "prefix": "pre/"}},
+        "force": True,
+    }
 
 
 def test_custom_metadata(httpserver: HTTPServer, hook: Any, send: Any) -> None:

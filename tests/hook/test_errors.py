@@ -113,9 +113,7 @@ def test_an_html_502_page_reads_well(httpserver: HTTPServer, make_hook: Any, sen
         (b"<html><body>down</body></html>", "HTTP 503 (HTML error page)"),
     ],
 )
-def test_other_error_bodies(
-    httpserver: HTTPServer, make_hook: Any, send: Any, payload: bytes, message: str
-) -> None:
+def test_other_error_bodies(httpserver: HTTPServer, make_hook: Any, send: Any, payload: bytes, message: str) -> None:
     httpserver.expect_request("/api/v1/computations/c1").respond_with_data(payload, status=503)
 
     with pytest.raises(CodeOceanServerError) as info:

@@ -63,7 +63,10 @@ def test_search_pipelines_route(httpserver: HTTPServer, hook: Any) -> None:
 
 def test_walk_results_descends_into_folders(httpserver: HTTPServer, hook: Any) -> None:
     tree = {
-        "": [{"name": "a.txt", "path": "a.txt", "type": "file", "size": 1}, {"name": "d", "path": "d", "type": "folder"}],
+        "": [
+            {"name": "a.txt", "path": "a.txt", "type": "file", "size": 1},
+            {"name": "d", "path": "d", "type": "folder"},
+        ],
         "d": [{"name": "b.txt", "path": "d/b.txt", "type": "file"}, {"name": "e", "path": "d/e", "type": "folder"}],
         "d/e": [{"name": "c.txt", "path": "d/e/c.txt", "type": "file"}],
     }

@@ -153,9 +153,7 @@ def test_the_token_is_masked_on_the_async_path_too(
     assert token not in str(_redact(f"token={token}"))
 
 
-def test_hooks_with_different_tokens_share_a_client_but_not_credentials(
-    httpserver: HTTPServer, make_hook: Any
-) -> None:
+def test_hooks_with_different_tokens_share_a_client_but_not_credentials(httpserver: HTTPServer, make_hook: Any) -> None:
     from airflow_provider_codeocean.api.async_transport import shared_client_count
 
     httpserver.expect_request("/api/v1/computations/c1").respond_with_json({"id": "c1"})

@@ -97,7 +97,10 @@ def test_resets_past_the_retry_limit_raise_a_connection_error(
 
 @pytest.mark.parametrize(
     ("fault", "error"),
-    [("reset", CodeOceanConnectionError), (http_response(502, b"<html><title>Bad Gateway</title></html>"), CodeOceanServerError)],
+    [
+        ("reset", CodeOceanConnectionError),
+        (http_response(502, b"<html><title>Bad Gateway</title></html>"), CodeOceanServerError),
+    ],
     ids=["reset", "html-502"],
 )
 def test_a_dropped_or_502_create_is_not_sent_again(
@@ -117,7 +120,7 @@ def test_a_dropped_or_502_create_is_not_sent_again(
 def test_a_refused_connection_is_a_connection_error(make_hook: Any, send: Any, sleeps: list[float]) -> None:
     with closed_port() as url:
         hook = make_hook(url, retry_limit=1)
-        with pytest.raises(CodeOceanConnectionError, match="connection to http://127.0.0.1:"):
+        with pytest.raises(CodeOceanConnectionError, match=r"connection to http://127\.0\.0\.1:"):
             send(hook, endpoints.get_computation("c1"))
     assert len([s for s in sleeps if s]) == 1  # retried once
 

@@ -184,25 +184,23 @@ def test_sync_timeout_without_cancel_on_kill_leaves_the_run(emulator: Any) -> No
 
 def test_on_kill_stops_the_run_the_worker_waits_for(emulator: Any) -> None:
     op = make_operator(capsule_id=LONG)
-    errors: list[BaseException] = []
+    get = op.hook.get_computation
+    polls: list[str] = []
 
-    def work() -> None:
-        try:
-            op.execute(make_context())
-        except BaseException as exc:
-            errors.append(exc)
+    def poll_then_get_killed(computation_id: str) -> Any:
+        # Airflow calls on_kill from its SIGTERM handler while execute() is blocked in the wait loop.
+        polls.append(computation_id)
+        if len(polls) == 1:
+            op.on_kill()
+        return get(computation_id)
 
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
-    while not (emulator.computations(LONG) and emulator.computations(LONG)[0]["name"].startswith("airflow:")):
-        time.sleep(0.01)
-
-    op.on_kill()
-    worker.join(30)
+    op.hook.get_computation = poll_then_get_killed  # type: ignore[method-assign]
+    with pytest.raises(CodeOceanNotFoundError):  # the run is gone
+        op.execute(make_context())
 
     assert emulator.count_computations(LONG) == 0
     assert emulator.counts(LONG)["computations_created"] == 1
-    assert errors  # the wait ends once the run is gone
+    assert any(r["method"] == "DELETE" and r["path"].endswith(polls[0]) for r in emulator.requests())
 
 
 def test_on_kill_before_a_run_exists_does_nothing(emulator: Any) -> None:

@@ -52,6 +52,7 @@ class FakeTaskInstance:
         self.run_id = run_id
         self.try_number = try_number
         self.map_index = map_index
+        self.max_tries = 0
         self.xcom: dict[str, Any] = {}
 
     def xcom_push(self, key: str, value: Any) -> None:

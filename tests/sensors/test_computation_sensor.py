@@ -67,7 +67,7 @@ def test_soft_fail_skips_on_a_failed_or_stopped_run(emulator: Any, finish: str) 
         sensor(computation_id, soft_fail=True).execute(make_context("sense"))
 
 
-def test_reschedule_mode_frees_the_slot_while_the_run_goes_on(emulator: Any) -> None:
+def test_reschedule_mode_frees_the_slot_while_the_run_goes_on(emulator: Any, airflow_db: None) -> None:
     from airflow.exceptions import AirflowRescheduleException
 
     computation_id = start_run(LONG)
