@@ -131,6 +131,16 @@ class CodeOceanDataAssetFailedError(CodeOceanError):
         super().__init__(message)
 
 
+def error_details(exc: BaseException) -> dict[str, Any]:
+    """JSON-primitive fields of an error, for a trigger event, so the worker can rebuild its type."""
+    details: dict[str, Any] = {"error_type": type(exc).__name__}
+    if isinstance(exc, CodeOceanApiError):
+        details.update(status_code=exc.status_code, method=exc.method, path=exc.path, api_message=exc.message)
+    elif isinstance(exc, CodeOceanTransportError):
+        details.update(method=exc.method, path=exc.path)
+    return details
+
+
 _STATUS_ERRORS: dict[int, type[CodeOceanApiError]] = {
     400: CodeOceanBadRequestError,
     401: CodeOceanAuthenticationError,

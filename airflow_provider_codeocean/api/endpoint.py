@@ -57,7 +57,7 @@ def retry_after_seconds(value: str | None) -> float | None:
         from datetime import datetime, timezone
 
         when = parsedate_to_datetime(value)
-        return None
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
 

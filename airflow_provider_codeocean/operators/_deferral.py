@@ -38,17 +38,6 @@ def optional_seconds(value: Any, what: str) -> float | None:
     return None if value is None else positive_seconds(value, what)
 
 
-def describe(item: Any) -> str:
-    """``computation <id> state=completed end_status=failed exit_code=3`` (plain values, not enum reprs)."""
-    kind = "data asset" if hasattr(item, "mount") else "computation"
-    parts = [f"{kind} {item.id}"]
-    for field in ("state", "end_status", "exit_code"):
-        value = getattr(item, field, None)
-        if value is not None:
-            parts.append(f"{field}={getattr(value, 'value', value)}")
-    return " ".join(parts)
-
-
 def deadlines(wait_timeout: float | None, execution_timeout: timedelta | None) -> tuple[float | None, float | None]:
     """Absolute epoch deadlines ``(end_time, execution_deadline)`` for a trigger, measured from now.
 
@@ -124,16 +113,6 @@ def validate_event(event: Any, id_key: str, statuses: Collection[str]) -> dict[s
     if not isinstance(event.get(id_key), str) or not event[id_key]:
         raise CodeOceanError(f"the trigger event has no {id_key}: {dict(event)!r}")
     return dict(event)
-
-
-def error_details(exc: BaseException) -> dict[str, Any]:
-    """JSON-primitive fields of an error, for a trigger event, so the worker can rebuild its type."""
-    details: dict[str, Any] = {"error_type": type(exc).__name__}
-    if isinstance(exc, CodeOceanApiError):
-        details.update(status_code=exc.status_code, method=exc.method, path=exc.path, api_message=exc.message)
-    elif isinstance(exc, CodeOceanTransportError):
-        details.update(method=exc.method, path=exc.path)
-    return details
 
 
 def error_from_event(event: Mapping[str, Any]) -> CodeOceanError:

@@ -29,7 +29,6 @@ from airflow_provider_codeocean.links import (
 from airflow_provider_codeocean.operators._deferral import (
     TaskStore,
     deadlines,
-    describe,
     error_from_event,
     optional_seconds,
     positive_seconds,
@@ -215,7 +214,7 @@ class CodeOceanRunCapsuleOperator(BaseOperator):  # type: ignore[misc]  # Airflo
         if computation is None:
             computation = self._submit(params, store)
         else:
-            self.log.info("Reattaching to %s instead of starting a new run", describe(computation))
+            self.log.info("Reattaching to %s instead of starting a new run", computation.describe())
         self._claim(computation, name, store)
         self._computation_id = computation.id
 
@@ -357,12 +356,12 @@ class CodeOceanRunCapsuleOperator(BaseOperator):  # type: ignore[misc]  # Airflo
                 )
                 found = self._reconcile(params, started)
                 if found is not None:
-                    self.log.info("Found the run the failed request started: %s", describe(found))
+                    self.log.info("Found the run the failed request started: %s", found.describe())
                     return found
                 if attempt == self.submit_attempts:
                     raise
                 continue
-            self.log.info("Started %s", describe(computation))
+            self.log.info("Started %s", computation.describe())
             return computation
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -428,7 +427,7 @@ class CodeOceanRunCapsuleOperator(BaseOperator):  # type: ignore[misc]  # Airflo
                 failing_since = None
                 if str(computation.state) != last_state:
                     last_state = str(computation.state)
-                    self.log.info("%s", describe(computation))
+                    self.log.info("%s", computation.describe())
                 if computation.is_terminal:
                     return computation
             if end_time is not None and time.time() >= end_time:
@@ -442,10 +441,10 @@ class CodeOceanRunCapsuleOperator(BaseOperator):  # type: ignore[misc]  # Airflo
         # The task is done with this run: a later try (a clear) must start a new one, not reuse it.
         store.delete(STATE_COMPUTATION_ID)
         if computation.succeeded:
-            self.log.info("%s succeeded", describe(computation))
+            self.log.info("%s succeeded", computation.describe())
             return computation.to_dict()
         url = self.hook.computation_url(computation.id)
-        message = f"Code Ocean {describe(computation)} {computation.outcome}: {url}"
+        message = f"Code Ocean {computation.describe()} {computation.outcome}: {url}"
         tail = tail_of_output(self.hook, computation.id, self.log)
         if tail:
             message += f"\nLast lines of the run's output:\n{tail}"

@@ -12,7 +12,7 @@ from airflow.providers.common.compat.sdk import BaseSensorOperator, conf
 
 from airflow_provider_codeocean.errors import CodeOceanError, CodeOceanRunFailedError
 from airflow_provider_codeocean.links import COMPUTATION_ID_KEY, COMPUTATION_URL_KEY, CodeOceanComputationLink
-from airflow_provider_codeocean.operators._deferral import describe, error_from_event, reraise, validate_event
+from airflow_provider_codeocean.operators._deferral import error_from_event, reraise, validate_event
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -108,7 +108,7 @@ class CodeOceanComputationSensor(BaseSensorOperator):  # type: ignore[misc]  # A
                     raise
                 self.log.warning("Checking computation %s failed, will check again: %s", computation_id, exc)
                 return PokeReturnValue(is_done=False)
-            self.log.info("%s", describe(computation))
+            self.log.info("%s", computation.describe())
             if not computation.is_terminal:
                 return PokeReturnValue(is_done=False)
             return PokeReturnValue(is_done=True, xcom_value=self._finish(computation))
@@ -146,7 +146,7 @@ class CodeOceanComputationSensor(BaseSensorOperator):  # type: ignore[misc]  # A
         from airflow_provider_codeocean.operators.computation import OUTPUT_FILE, tail_of_output
 
         message = (
-            f"Code Ocean {describe(computation)} {computation.outcome}: {self.hook.computation_url(computation.id)}"
+            f"Code Ocean {computation.describe()} {computation.outcome}: {self.hook.computation_url(computation.id)}"
         )
         if self.soft_fail:
             raise AirflowSkipException(message)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_codeocean.errors import CodeOceanError
+from airflow_provider_codeocean.errors import CodeOceanError, error_details
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
                 "conn_id": self.conn_id,
-                "resource_id": self.resource_id,
+                self.id_key: self.resource_id,
                 "poll_interval": self.poll_interval,
                 "end_time": self.end_time,
                 "execution_deadline": self.execution_deadline,
@@ -103,7 +103,7 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
                         item = await self.fetch(hook)
                     except CodeOceanError as exc:
                         if not getattr(exc, "transient", False):
-                            yield self._event("error", f"Code Ocean API error: {exc}", error_type=type(exc).__name__)
+                            yield self._event("error", f"Code Ocean API error: {exc}", **error_details(exc))
                             return
                         now = time.time()
                         failing_since = failing_since or now
@@ -111,7 +111,7 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
                             yield self._event(
                                 "error",
                                 f"Code Ocean API unavailable for {now - failing_since:.0f} s: {exc}",
-                                error_type=type(exc).__name__,
+                                **error_details(exc),
                             )
                             return
                         log.warning("Polling %s %s failed, will retry: %s", self.id_key, self.resource_id, exc)
@@ -128,7 +128,7 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
                     await asyncio.sleep(self._next_sleep())
         except CodeOceanError as exc:
             # The connection itself could not be resolved or is invalid.
-            yield self._event("error", f"Code Ocean connection {self.conn_id!r}: {exc}", error_type=type(exc).__name__)
+            yield self._event("error", f"Code Ocean connection {self.conn_id!r}: {exc}", **error_details(exc))
 
     def _deadline_event(self) -> TriggerEvent | None:
         now = time.time()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow_provider_codeocean.errors import CodeOceanError, CodeOceanNotFoundError
+from airflow_provider_codeocean.errors import CodeOceanNotFoundError
 from airflow_provider_codeocean.triggers.base import DEFAULT_TRANSIENT_GRACE, CodeOceanPollTrigger
 
 log = logging.getLogger(__name__)
@@ -66,47 +66,25 @@ class CodeOceanComputationTrigger(CodeOceanPollTrigger):
             transient_grace=transient_grace,
         )
         self.cancel_on_kill = bool(cancel_on_kill)
-        self._last_error: CodeOceanError | None = None
 
     @property
     def computation_id(self) -> str:
         return self.resource_id
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        classpath, kwargs = super().serialize()
-        kwargs["computation_id"] = kwargs.pop("resource_id")
-        return classpath, kwargs
-
     def _extra_kwargs(self) -> dict[str, Any]:
         return {"cancel_on_kill": self.cancel_on_kill}
 
     async def fetch(self, hook: Any) -> Any:
-        try:
-            computation = await hook.aget_computation(self.resource_id)
-        except CodeOceanError as exc:
-            # Kept so the error event can carry the status and path (see _event).
-            self._last_error = exc
-            raise
-        self._last_error = None
-        return computation
+        return await hook.aget_computation(self.resource_id)
 
     def terminal_event(self, item: Any) -> dict[str, Any] | None:
-        from airflow_provider_codeocean.operators._deferral import describe
-
         if not item.is_terminal:
             return None
         if item.succeeded:
-            return {"status": "success", "message": f"{describe(item)} succeeded"}
+            return {"status": "success", "message": f"{item.describe()} succeeded"}
         if item.stopped:
-            return {"status": "stopped", "message": f"{describe(item)} was stopped"}
-        return {"status": "failed", "message": f"{describe(item)} failed"}
-
-    def _event(self, status: str, message: str, item: Any = None, **extra: Any) -> Any:
-        if status == "error" and self._last_error is not None:
-            from airflow_provider_codeocean.operators._deferral import error_details
-
-            extra = {**error_details(self._last_error), **extra}
-        return super()._event(status, message, item, **extra)
+            return {"status": "stopped", "message": f"{item.describe()} was stopped"}
+        return {"status": "failed", "message": f"{item.describe()} failed"}
 
     async def on_kill(self) -> None:
         """Stop the run when a user kills the deferred task (Airflow 3.3+), unless an event already fired."""

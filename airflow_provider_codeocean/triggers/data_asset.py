@@ -59,11 +59,6 @@ class CodeOceanDataAssetTrigger(CodeOceanPollTrigger):
     def data_asset_id(self) -> str:
         return self.resource_id
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        classpath, kwargs = super().serialize()
-        kwargs["data_asset_id"] = kwargs.pop("resource_id")
-        return classpath, kwargs
-
     async def fetch(self, hook: Any) -> Any:
         return await hook.aget_data_asset(self.resource_id)
 
