@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from importlib.metadata import version
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest

@@ -135,13 +135,10 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
     async def aget_settings(self) -> ClientSettings:
         """Settings from the connection, looked up without blocking the event loop."""
         if "settings" not in self.__dict__:
-            from airflow.providers.common.compat.connection import (
-                get_async_connection,
-                get_async_extra_dejson,
-            )
+            from airflow.providers.common.compat.connection import get_async_connection
 
             conn = await get_async_connection(self.codeocean_conn_id, hook=self)
-            extra = await get_async_extra_dejson(conn)
+            extra = await _async_extra(conn)
             self.__dict__["settings"] = self._settings_from(conn, extra)
             _mask(self.__dict__["settings"].token)
         settings: ClientSettings = self.__dict__["settings"]
@@ -528,6 +525,21 @@ def _poll(
         time.sleep(
             poll_interval if deadline is None else max(0.0, min(poll_interval, deadline - time.monotonic()))
         )
+
+
+async def _async_extra(conn: Any) -> Any:
+    """The connection's extra without blocking the event loop.
+
+    common-compat 1.20 (the newest on Python 3.10) lacks ``get_async_extra_dejson``; there the sync
+    property runs in a worker thread, as the newer helper itself does before Airflow 3.3.2.
+    """
+    try:
+        from airflow.providers.common.compat.connection import get_async_extra_dejson
+    except ImportError:
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(lambda: conn.extra_dejson)()
+    return await get_async_extra_dejson(conn)
 
 
 def _mask(secret: str) -> None:
