@@ -65,9 +65,7 @@ def get_capsule_permissions(capsule_id: str, kind: Kind = "capsules") -> Endpoin
     return Endpoint("GET", f"{kind}/{seg(capsule_id)}/permissions", Permissions.from_json)
 
 
-def update_capsule_permissions(
-    capsule_id: str, permissions: Permissions, kind: Kind = "capsules"
-) -> Endpoint[None]:
+def update_capsule_permissions(capsule_id: str, permissions: Permissions, kind: Kind = "capsules") -> Endpoint[None]:
     return Endpoint("POST", f"{kind}/{seg(capsule_id)}/permissions", json=permissions.to_json())
 
 
@@ -93,9 +91,7 @@ def delete_computation(computation_id: str) -> Endpoint[None]:
 
 
 def list_results(computation_id: str, path: str = "") -> Endpoint[Folder]:
-    return Endpoint(
-        "POST", f"computations/{seg(computation_id)}/results", Folder.from_json, json={"path": path}
-    )
+    return Endpoint("POST", f"computations/{seg(computation_id)}/results", Folder.from_json, json={"path": path})
 
 
 def get_result_file_urls(computation_id: str, path: str) -> Endpoint[FileURLs]:
@@ -137,9 +133,7 @@ def list_data_asset_files(data_asset_id: str, path: str = "") -> Endpoint[Folder
 
 
 def get_data_asset_file_urls(data_asset_id: str, path: str) -> Endpoint[FileURLs]:
-    return Endpoint(
-        "GET", f"data_assets/{seg(data_asset_id)}/files/urls", FileURLs.from_json, params={"path": path}
-    )
+    return Endpoint("GET", f"data_assets/{seg(data_asset_id)}/files/urls", FileURLs.from_json, params={"path": path})
 
 
 def get_data_asset_permissions(data_asset_id: str) -> Endpoint[Permissions]:

@@ -172,9 +172,7 @@ def normalise_domain(host: str | None, *, port: int | None, allow_http: bool, co
     parts = urlsplit(raw if "://" in raw else f"//{raw}")
     # Checked first, and without echoing the host: a token typed into it must not reach an error message.
     if "@" in parts.netloc:
-        raise CodeOceanConfigError(
-            f"connection {conn_id!r}: put the token in the password field, not in the host"
-        )
+        raise CodeOceanConfigError(f"connection {conn_id!r}: put the token in the password field, not in the host")
     hostname = parts.hostname or ""
     if not hostname:
         raise CodeOceanConfigError(f"connection {conn_id!r}: cannot read a domain from host {raw!r}")

@@ -117,9 +117,7 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
             "retry_limit": StringField(lazy_gettext("Retry limit"), widget=BS3TextFieldWidget()),
             "verify_ssl": BooleanField(lazy_gettext("Verify TLS certificates"), default=True),
             "agent_id": StringField(lazy_gettext("Agent id"), widget=BS3TextFieldWidget()),
-            "min_server_version": StringField(
-                lazy_gettext("Minimum server version"), widget=BS3TextFieldWidget()
-            ),
+            "min_server_version": StringField(lazy_gettext("Minimum server version"), widget=BS3TextFieldWidget()),
         }
 
     # Settings
@@ -140,7 +138,7 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
             conn = await get_async_connection(self.codeocean_conn_id, hook=self)
             extra = await _async_extra(conn)
             self.__dict__["settings"] = self._settings_from(conn, extra)
-            _mask(self.__dict__["settings"].token)
+            await _amask(self.__dict__["settings"].token)
         settings: ClientSettings = self.__dict__["settings"]
         return settings
 
@@ -249,9 +247,7 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
         """All computations of a capsule (or pipeline). The API does not paginate this list."""
         return self.call(endpoints.list_computations(capsule_id, kind=_kind(pipeline)))
 
-    def get_app_panel(
-        self, capsule_id: str, version: int | None = None, *, pipeline: bool = False
-    ) -> AppPanel:
+    def get_app_panel(self, capsule_id: str, version: int | None = None, *, pipeline: bool = False) -> AppPanel:
         kind = _kind(pipeline)
         return self.call(endpoints.get_app_panel(capsule_id, version, kind=kind))
 
@@ -266,9 +262,7 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
         kind = _kind(pipeline)
         return self.call(endpoints.get_capsule_permissions(capsule_id, kind=kind))
 
-    def update_capsule_permissions(
-        self, capsule_id: str, permissions: Permissions, *, pipeline: bool = False
-    ) -> None:
+    def update_capsule_permissions(self, capsule_id: str, permissions: Permissions, *, pipeline: bool = False) -> None:
         kind = _kind(pipeline)
         self.call(endpoints.update_capsule_permissions(capsule_id, permissions, kind=kind))
 
@@ -377,9 +371,7 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
         self, data_asset_id: str, bucket: str, prefix: str | None = None, *, force: bool = False
     ) -> None:
         """Admin only: move the asset to external S3 storage."""
-        body = drop_none(
-            {"target": {"aws": drop_none({"bucket": bucket, "prefix": prefix})}, "force": force or None}
-        )
+        body = drop_none({"target": {"aws": drop_none({"bucket": bucket, "prefix": prefix})}, "force": force or None})
         self.call(endpoints.transfer_data_asset(data_asset_id, body))
 
     def wait_for_data_asset(
@@ -421,9 +413,7 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
                 return
             body = {**body, "next_token": page.next_token}
 
-    def _download(
-        self, urls_endpoint: Endpoint[FileURLs], destination: str | os.PathLike[str] | IO[bytes]
-    ) -> int:
+    def _download(self, urls_endpoint: Endpoint[FileURLs], destination: str | os.PathLike[str] | IO[bytes]) -> int:
         import tenacity
 
         from airflow_provider_codeocean.api.retry import retry_kwargs
@@ -508,9 +498,7 @@ def _walk(list_folder: Callable[[str], Folder], path: str) -> Iterator[FolderIte
 P = TypeVar("P", Computation, DataAsset)
 
 
-def _poll(
-    get: Callable[[], P], poll_interval: float, timeout: float | None, on_poll: Callable[[P], None] | None
-) -> P:
+def _poll(get: Callable[[], P], poll_interval: float, timeout: float | None, on_poll: Callable[[P], None] | None) -> P:
     if poll_interval <= 0:
         raise CodeOceanConfigError(f"poll_interval must be more than 0 seconds, got {poll_interval}")
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -522,9 +510,7 @@ def _poll(
             return item
         if deadline is not None and time.monotonic() >= deadline:
             raise TimeoutError(f"{item.describe()} did not finish within {timeout} seconds")
-        time.sleep(
-            poll_interval if deadline is None else max(0.0, min(poll_interval, deadline - time.monotonic()))
-        )
+        time.sleep(poll_interval if deadline is None else max(0.0, min(poll_interval, deadline - time.monotonic())))
 
 
 async def _async_extra(conn: Any) -> Any:
@@ -540,6 +526,19 @@ async def _async_extra(conn: Any) -> Any:
 
         return await sync_to_async(lambda: conn.extra_dejson)()
     return await get_async_extra_dejson(conn)
+
+
+async def _amask(secret: str) -> None:
+    """Register the token with the secrets masker without a blocking call on the event loop."""
+    try:
+        from airflow.sdk.log import amask_secret
+    except ImportError:
+        from asgiref.sync import sync_to_async
+
+        await sync_to_async(_mask)(secret)
+        return
+    with contextlib.suppress(Exception):
+        await amask_secret(secret)
 
 
 def _mask(secret: str) -> None:

@@ -50,9 +50,7 @@ class ComputationParameter:
     @classmethod
     def from_json(cls, data: Any) -> ComputationParameter:
         obj = as_mapping(data)
-        return cls(
-            name=opt_str(obj, "name"), param_name=opt_str(obj, "param_name"), value=opt_str(obj, "value")
-        )
+        return cls(name=opt_str(obj, "name"), param_name=opt_str(obj, "param_name"), value=opt_str(obj, "value"))
 
 
 @dataclass(frozen=True)

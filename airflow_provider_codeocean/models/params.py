@@ -74,9 +74,7 @@ class PipelineProcessParams:
                 "name": self.name,
                 "parameters": self.parameters,
                 "named_parameters": (
-                    [p.to_json() for p in self.named_parameters]
-                    if self.named_parameters is not None
-                    else None
+                    [p.to_json() for p in self.named_parameters] if self.named_parameters is not None else None
                 ),
             }
         )
@@ -88,8 +86,7 @@ def _string_list(value: Any, what: str) -> list[str]:
     bad = [v for v in value if not isinstance(v, str)]
     if bad:
         raise CodeOceanConfigError(
-            f"{what} values must be strings (Code Ocean passes them to the script as text); "
-            f"convert these: {bad!r}"
+            f"{what} values must be strings (Code Ocean passes them to the script as text); convert these: {bad!r}"
         )
     return list(value)
 
@@ -133,9 +130,7 @@ def data_assets_from(value: Any) -> list[DataAssetMount]:
         # The vendor's own Python example sends one {id, mount} object rather than a list of them.
         value = [value]
     if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Sequence):
-        raise CodeOceanConfigError(
-            f"data_assets must be a list of {{'id': ..., 'mount': ...}}, got {value!r}"
-        )
+        raise CodeOceanConfigError(f"data_assets must be a list of {{'id': ..., 'mount': ...}}, got {value!r}")
     mounts = []
     for given in value:
         item = given.to_json() if isinstance(given, DataAssetMount) else given
@@ -206,9 +201,7 @@ class RunParams:
             nextflow_profile=nextflow_profile or None,
             data_assets=data_assets_from(data_assets),
             parameters=_string_list(parameters, "parameters") if parameters is not None else None,
-            named_parameters=named_parameters_from(named_parameters)
-            if named_parameters is not None
-            else None,
+            named_parameters=named_parameters_from(named_parameters) if named_parameters is not None else None,
             processes=_processes_from(processes) if processes is not None else None,
         )
 
@@ -231,9 +224,7 @@ class RunParams:
                 "data_assets": [d.to_json() for d in self.data_assets] or None,
                 "parameters": self.parameters,
                 "named_parameters": (
-                    [p.to_json() for p in self.named_parameters]
-                    if self.named_parameters is not None
-                    else None
+                    [p.to_json() for p in self.named_parameters] if self.named_parameters is not None else None
                 ),
                 "processes": [p.to_json() for p in self.processes] if self.processes is not None else None,
             }
@@ -245,31 +236,23 @@ def _processes_from(value: Any) -> list[PipelineProcessParams]:
         # {"process_name": {"parameters": [...], "named_parameters": {...}}}
         value = [{"name": k, **(v if isinstance(v, Mapping) else {})} for k, v in value.items()]
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise CodeOceanConfigError(
-            f"processes must be a list of {{'name': ..., 'parameters': ...}}, got {value!r}"
-        )
+        raise CodeOceanConfigError(f"processes must be a list of {{'name': ..., 'parameters': ...}}, got {value!r}")
     result = []
     for item in value:
         if isinstance(item, PipelineProcessParams):
             result.append(item)
             continue
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not item["name"]:
-            raise CodeOceanConfigError(
-                f"each process needs a 'name' (as in the pipeline's main.nf), got {item!r}"
-            )
+            raise CodeOceanConfigError(f"each process needs a 'name' (as in the pipeline's main.nf), got {item!r}")
         name = item["name"]
         params = item.get("parameters")
         named = item.get("named_parameters")
         result.append(
             PipelineProcessParams(
                 name=name,
-                parameters=_string_list(params, f"parameters of process {name!r}")
-                if params is not None
-                else None,
+                parameters=_string_list(params, f"parameters of process {name!r}") if params is not None else None,
                 named_parameters=(
-                    named_parameters_from(named, f"named_parameters of process {name!r}")
-                    if named is not None
-                    else None
+                    named_parameters_from(named, f"named_parameters of process {name!r}") if named is not None else None
                 ),
             )
         )
@@ -338,11 +321,7 @@ class AWSTarget:
     endpoint_name: str | None = None
 
     def to_json(self) -> JSON:
-        return {
-            "aws": drop_none(
-                {"bucket": self.bucket, "prefix": self.prefix, "endpoint_name": self.endpoint_name}
-            )
-        }
+        return {"aws": drop_none({"bucket": self.bucket, "prefix": self.prefix, "endpoint_name": self.endpoint_name})}
 
 
 DataAssetSource = ComputationSource | AWSSource | GCPSource
@@ -377,9 +356,7 @@ class DataAssetParams:
         if isinstance(self.source, ComputationSource):
             check_id(self.source.id, "source computation id")
         if self.target is not None and not isinstance(self.source, ComputationSource):
-            raise CodeOceanConfigError(
-                "an external target applies only to an asset captured from a computation"
-            )
+            raise CodeOceanConfigError("an external target applies only to an asset captured from a computation")
         if self.custom_metadata is not None and not isinstance(self.custom_metadata, Mapping):
             raise CodeOceanConfigError(f"custom_metadata must be a dict, got {self.custom_metadata!r}")
 

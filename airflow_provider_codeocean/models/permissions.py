@@ -69,12 +69,8 @@ class Permissions:
         """Entries of this (requested) set that ``actual`` lacks: the API drops some silently."""
         have_users = {(u.email.lower(), u.role) for u in actual.users}
         have_groups = {(g.group, g.role) for g in actual.groups}
-        missing = [
-            f"user {u.email} as {u.role}" for u in self.users if (u.email.lower(), u.role) not in have_users
-        ]
-        missing += [
-            f"group {g.group} as {g.role}" for g in self.groups if (g.group, g.role) not in have_groups
-        ]
+        missing = [f"user {u.email} as {u.role}" for u in self.users if (u.email.lower(), u.role) not in have_users]
+        missing += [f"group {g.group} as {g.role}" for g in self.groups if (g.group, g.role) not in have_groups]
         if self.everyone is not None and actual.everyone != self.everyone:
             missing.append(f"everyone as {self.everyone}")
         return missing

@@ -88,15 +88,11 @@ class CustomMetadataSchema:
                 continue
             items = value if isinstance(value, list) and spec.multiple else [value]
             for item in items:
-                if spec.type in ("number", "date") and (
-                    isinstance(item, bool) or not isinstance(item, (int, float))
-                ):
+                if spec.type in ("number", "date") and (isinstance(item, bool) or not isinstance(item, (int, float))):
                     problems.append(f"{key!r} must be a number ({spec.type}), got {item!r}")
                 elif spec.type == "string" and not isinstance(item, str):
                     problems.append(f"{key!r} must be a string, got {item!r}")
                 elif spec.allowed_values and str(item) not in spec.allowed_values:
                     problems.append(f"{key!r} must be one of {spec.allowed_values}, got {item!r}")
-        problems += [
-            f"required key {f.name!r} is missing" for f in self.fields if f.required and f.name not in values
-        ]
+        problems += [f"required key {f.name!r} is missing" for f in self.fields if f.required and f.name not in values]
         return problems
