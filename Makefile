@@ -16,4 +16,4 @@ docs:
 	bash scripts/docs.sh
 
 clean:
-	rm -rf .venv .venv-airflow-2.11 .venv-docs .tools site .demo
+	rm -rf .venv .venv-airflow-2.11 .venv-docs .venv-python-3.10 .tools site .demo

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import os
 import tempfile
 import time
@@ -542,9 +543,12 @@ async def _amask(secret: str) -> None:
 
 
 def _mask(secret: str) -> None:
-    try:
-        from airflow.providers.common.compat.sdk import mask_secret
-    except ImportError:  # pragma: no cover
+    # common-compat 1.20 (Python 3.10) does not export mask_secret; the Airflow modules it would pick do.
+    for module in ("airflow.providers.common.compat.sdk", "airflow.sdk.log", "airflow.utils.log.secrets_masker"):
+        try:
+            mask_secret = importlib.import_module(module).mask_secret
+        except (ImportError, AttributeError):
+            continue
+        with contextlib.suppress(Exception):
+            mask_secret(secret)
         return
-    with contextlib.suppress(Exception):
-        mask_secret(secret)
