@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseSensorOperator, conf
-
-from airflow_provider_codeocean.errors import CodeOceanError, CodeOceanRunFailedError
+from airflow_provider_codeocean.errors import CodeOceanRunFailedError
 from airflow_provider_codeocean.links import COMPUTATION_ID_KEY, COMPUTATION_URL_KEY, CodeOceanComputationLink
-from airflow_provider_codeocean.operators._deferral import error_from_event, reraise, validate_event
+from airflow_provider_codeocean.sensors.base import CodeOceanWaitSensor
+from airflow_provider_codeocean.triggers.computation import EVENT_STATUSES
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
     from airflow_provider_codeocean.models import Computation
+    from airflow_provider_codeocean.triggers.computation import CodeOceanComputationTrigger
 
 
-class CodeOceanComputationSensor(BaseSensorOperator):  # type: ignore[misc]  # Airflow is not type-followed
+class CodeOceanComputationSensor(CodeOceanWaitSensor):
     """Wait until a Code Ocean computation finishes; succeed only if it succeeded.
 
     Works in ``poke`` and ``reschedule`` mode, and deferred (``deferrable=True``) in the triggerer. A run that
@@ -42,103 +38,48 @@ class CodeOceanComputationSensor(BaseSensorOperator):  # type: ignore[misc]  # A
     template_fields: Sequence[str] = ("computation_id",)
     operator_extra_links = (CodeOceanComputationLink(),)
     ui_color = "#e3f1fb"
+    id_key = "computation_id"
+    item_key = "computation"
+    kind = "computation"
+    event_statuses = EVENT_STATUSES
 
-    def __init__(
-        self,
-        *,
-        computation_id: str,
-        codeocean_conn_id: str = "codeocean_default",
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poke_interval: float | timedelta = 30.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(poke_interval=poke_interval, **kwargs)
-        if self.poke_interval <= 0:
-            raise ValueError(f"poke_interval must be more than 0 seconds, got {poke_interval!r}")
+    def __init__(self, *, computation_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.computation_id = computation_id
-        self.codeocean_conn_id = codeocean_conn_id
-        self.deferrable = deferrable
 
-    @cached_property
-    def hook(self) -> CodeOceanHook:
-        from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
-
-        return CodeOceanHook(self.codeocean_conn_id)
-
-    def _checked_id(self) -> str:
+    def resource_id(self) -> str:
         from airflow_provider_codeocean.models.params import check_id
 
         return check_id(self.computation_id, "computation_id")
 
-    def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        done = self.poke(context)
-        if done:
-            return done.xcom_value
+    def push_link(self, context: Context, resource_id: str) -> None:
+        context["ti"].xcom_push(key=COMPUTATION_ID_KEY, value=resource_id)
+        context["ti"].xcom_push(key=COMPUTATION_URL_KEY, value=self.hook.computation_url(resource_id))
+
+    def get(self, resource_id: str) -> Computation:
+        return self.hook.get_computation(resource_id)
+
+    def from_json(self, raw: dict[str, Any]) -> Computation:
+        from airflow_provider_codeocean.models import Computation
+
+        return Computation.from_json(raw)
+
+    def trigger(
+        self, resource_id: str, end_time: float, execution_deadline: float | None
+    ) -> CodeOceanComputationTrigger:
         from airflow_provider_codeocean.triggers.computation import CodeOceanComputationTrigger
 
-        self.defer(
-            trigger=CodeOceanComputationTrigger(
-                conn_id=self.codeocean_conn_id,
-                computation_id=self._checked_id(),
-                poll_interval=self.poke_interval,
-                end_time=time.time() + self.timeout,
-                execution_deadline=(
-                    time.time() + self.execution_timeout.total_seconds() if self.execution_timeout else None
-                ),
-                cancel_on_kill=False,
-            ),
-            method_name="execute_complete",
-            timeout=None,
+        # The sensor does not own the run, so a killed sensor never stops it.
+        return CodeOceanComputationTrigger(
+            conn_id=self.codeocean_conn_id,
+            computation_id=resource_id,
+            poll_interval=self.poke_interval,
+            end_time=end_time,
+            execution_deadline=execution_deadline,
+            cancel_on_kill=False,
         )
 
-    def poke(self, context: Context) -> Any:
-        from airflow.providers.common.compat.sdk import PokeReturnValue
-
-        try:
-            computation_id = self._checked_id()
-            ti = context["ti"]
-            ti.xcom_push(key=COMPUTATION_ID_KEY, value=computation_id)
-            ti.xcom_push(key=COMPUTATION_URL_KEY, value=self.hook.computation_url(computation_id))
-            try:
-                computation = self.hook.get_computation(computation_id)
-            except CodeOceanError as exc:
-                if not getattr(exc, "transient", False):
-                    raise
-                self.log.warning("Checking computation %s failed, will check again: %s", computation_id, exc)
-                return PokeReturnValue(is_done=False)
-            self.log.info("%s", computation.describe())
-            if not computation.is_terminal:
-                return PokeReturnValue(is_done=False)
-            return PokeReturnValue(is_done=True, xcom_value=self._finish(computation))
-        except CodeOceanError as exc:
-            reraise(exc)
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException
-
-        from airflow_provider_codeocean.models import Computation
-        from airflow_provider_codeocean.triggers.computation import EVENT_STATUSES
-
-        try:
-            event = validate_event(event, "computation_id", EVENT_STATUSES)
-            status = event["status"]
-            if status == "timeout":
-                message = f"Code Ocean computation {event['computation_id']} did not finish in time: {event['message']}"
-                if self.soft_fail:
-                    raise AirflowSkipException(message)
-                raise AirflowSensorTimeout(message)
-            if status == "error":
-                raise error_from_event(event)
-            raw = event.get("computation")
-            if not isinstance(raw, dict):
-                raise CodeOceanError(f"the trigger's {status!r} event has no computation: {event!r}")
-            return self._finish(Computation.from_json(raw))
-        except CodeOceanError as exc:
-            reraise(exc)
-
-    def _finish(self, computation: Computation) -> Any:
+    def finish(self, computation: Computation) -> Any:
         from airflow.providers.common.compat.sdk import AirflowSkipException
 
         if computation.succeeded:
