@@ -8,10 +8,9 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import BaseOperator, conf
+from airflow.providers.common.compat.sdk import conf
 
 from airflow_provider_codeocean.errors import (
     CodeOceanError,
@@ -35,6 +34,7 @@ from airflow_provider_codeocean.operators._deferral import (
     reraise,
     validate_event,
 )
+from airflow_provider_codeocean.operators.base import CodeOceanBaseOperator
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -73,7 +73,7 @@ def run_name(base: str | None, dag_id: str, run_id: str, task_id: str, map_index
     return text + suffix
 
 
-class CodeOceanRunCapsuleOperator(BaseOperator):  # type: ignore[misc]  # Airflow is not type-followed
+class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
     """Run a Code Ocean capsule or pipeline and, by default, wait until it finishes.
 
     The run succeeds only if its state is ``completed``, its end status ``succeeded`` and its exit code
@@ -109,7 +109,6 @@ class CodeOceanRunCapsuleOperator(BaseOperator):  # type: ignore[misc]  # Airflo
     :param resume_run_id: a previous computation to resume from (pipelines).
     :param name: a name for the run; a ``[af-…]`` marker is appended. Defaults to
         ``airflow:<dag_id>:<run_id>:<task_id>:<map_index>``.
-    :param codeocean_conn_id: the Airflow connection to Code Ocean.
     :param wait_for_completion: wait for the run to finish (default); if False, return once it started.
     :param deferrable: wait in the triggerer instead of holding a worker slot. Defaults to
         ``[operators] default_deferrable``.
@@ -164,7 +163,6 @@ class CodeOceanRunCapsuleOperator(BaseOperator):  # type: ignore[misc]  # Airflo
         nextflow_profile: str | None = None,
         resume_run_id: str | None = None,
         name: str | None = None,
-        codeocean_conn_id: str = "codeocean_default",
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float | timedelta = 30.0,
@@ -183,7 +181,6 @@ class CodeOceanRunCapsuleOperator(BaseOperator):  # type: ignore[misc]  # Airflo
         self.nextflow_profile = nextflow_profile
         self.resume_run_id = resume_run_id
         self.name = name
-        self.codeocean_conn_id = codeocean_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         # Checked here so a typo fails at DAG parse time, not hours later.
@@ -192,19 +189,7 @@ class CodeOceanRunCapsuleOperator(BaseOperator):  # type: ignore[misc]  # Airflo
         self.cancel_on_kill = cancel_on_kill
         self._computation_id: str | None = None
 
-    @cached_property
-    def hook(self) -> CodeOceanHook:
-        from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
-
-        return CodeOceanHook(self.codeocean_conn_id)
-
     # Execution
-
-    def execute(self, context: Context) -> Any:
-        try:
-            return self._execute(context)
-        except CodeOceanError as exc:
-            reraise(exc)
 
     def _execute(self, context: Context) -> Any:
         params = self._run_params()

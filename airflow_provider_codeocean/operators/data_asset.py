@@ -14,10 +14,9 @@ import datetime
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseOperator, conf
+from airflow.providers.common.compat.sdk import conf
 
 from airflow_provider_codeocean.errors import (
     CodeOceanConfigError,
@@ -54,6 +53,7 @@ from airflow_provider_codeocean.operators._deferral import (
     reraise,
     validate_event,
 )
+from airflow_provider_codeocean.operators.base import CodeOceanBaseOperator
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -186,21 +186,7 @@ def push_data_asset_link(context: Context, hook: CodeOceanHook, data_asset_id: s
     log.info("Code Ocean data asset %s: %s", data_asset_id, url)
 
 
-class _CodeOceanOperator(BaseOperator):  # type: ignore[misc]  # Airflow is not type-followed
-    """The connection and the lazily built hook (importing an operator must not import the HTTP stack)."""
-
-    def __init__(self, *, codeocean_conn_id: str = "codeocean_default", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.codeocean_conn_id = codeocean_conn_id
-
-    @cached_property
-    def hook(self) -> CodeOceanHook:
-        from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
-
-        return CodeOceanHook(self.codeocean_conn_id)
-
-
-class CodeOceanCreateDataAssetOperator(_CodeOceanOperator):
+class CodeOceanCreateDataAssetOperator(CodeOceanBaseOperator):
     """Create a data asset: capture a computation's results, register S3 or GCS data, or combine assets.
 
     Give exactly one source: ``computation_id`` (optionally with ``computation_path``), ``aws_source``,
@@ -245,7 +231,6 @@ class CodeOceanCreateDataAssetOperator(_CodeOceanOperator):
         ``[operators] default_deferrable``.
     :param poll_interval: seconds between status checks.
     :param timeout: seconds to wait for the asset before failing (the asset itself is not removed).
-    :param codeocean_conn_id: the Code Ocean connection.
     """
 
     template_fields: Sequence[str] = (
@@ -389,12 +374,6 @@ class CodeOceanCreateDataAssetOperator(_CodeOceanOperator):
         return AWSTarget(**_bucket_fields(self.target, "target", AWSTarget))
 
     # Running
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        try:
-            return self._execute(context)
-        except CodeOceanError as exc:
-            reraise(exc)
 
     def _execute(self, context: Context) -> dict[str, Any]:
         params = self.build_params()
@@ -542,7 +521,7 @@ class CodeOceanCreateDataAssetOperator(_CodeOceanOperator):
         self.log.warning("%s", message)
 
 
-class CodeOceanUpdateDataAssetOperator(_CodeOceanOperator):
+class CodeOceanUpdateDataAssetOperator(CodeOceanBaseOperator):
     """Change some of a data asset's metadata, keeping everything not named.
 
     The asset is read first and the PUT carries every field (name, description, tags, mount, custom
@@ -560,7 +539,6 @@ class CodeOceanUpdateDataAssetOperator(_CodeOceanOperator):
     :param custom_metadata: values to set, merged into the current ones (templated).
     :param remove_custom_metadata: custom metadata keys to remove (templated).
     :param validate_custom_metadata: check the merged custom metadata against the deployment's schema.
-    :param codeocean_conn_id: the Code Ocean connection.
     """
 
     template_fields: Sequence[str] = (
@@ -604,12 +582,6 @@ class CodeOceanUpdateDataAssetOperator(_CodeOceanOperator):
         self.custom_metadata = custom_metadata
         self.remove_custom_metadata = remove_custom_metadata
         self.validate_custom_metadata = validate_custom_metadata
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        try:
-            return self._execute(context)
-        except CodeOceanError as exc:
-            reraise(exc)
 
     def _execute(self, context: Context) -> dict[str, Any]:
         asset_id = id_from(self.data_asset_id, "data_asset_id")
@@ -657,7 +629,7 @@ class CodeOceanUpdateDataAssetOperator(_CodeOceanOperator):
         return updated.to_dict()
 
 
-class CodeOceanSearchDataAssetsOperator(_CodeOceanOperator):
+class CodeOceanSearchDataAssetsOperator(CodeOceanBaseOperator):
     """Search data assets; returns their ids (or their JSON with ``return_ids=False``), ready for ``.expand()``.
 
     Pages of 1000 are fetched until ``max_results`` or the end of the results.
@@ -675,7 +647,6 @@ class CodeOceanSearchDataAssetsOperator(_CodeOceanOperator):
     :param sort_order: ``asc`` or ``desc``.
     :param max_results: stop after this many.
     :param return_ids: return ids (default) or the assets' JSON.
-    :param codeocean_conn_id: the Code Ocean connection.
     """
 
     template_fields: Sequence[str] = ("query", "filters", "type", "ownership", "origin")
@@ -710,12 +681,6 @@ class CodeOceanSearchDataAssetsOperator(_CodeOceanOperator):
         self.max_results = _check_max(max_results)
         self.return_ids = return_ids
 
-    def execute(self, context: Context) -> list[Any]:
-        try:
-            return self._execute(context)
-        except CodeOceanError as exc:
-            reraise(exc)
-
     def _execute(self, context: Context) -> list[Any]:
         search = _search_body(
             self.query,
@@ -735,7 +700,7 @@ class CodeOceanSearchDataAssetsOperator(_CodeOceanOperator):
         return [a.id if self.return_ids else a.to_dict() for a in found]
 
 
-class CodeOceanSearchCapsulesOperator(_CodeOceanOperator):
+class CodeOceanSearchCapsulesOperator(CodeOceanBaseOperator):
     """Search capsules (or pipelines with ``pipelines=True``); returns ids or, with ``return_ids=False``, JSON.
 
     :param query: free text or ``field:value`` terms (``id``, ``name``, ``doi``, ``tag``, ``field``, ...)
@@ -750,7 +715,6 @@ class CodeOceanSearchCapsulesOperator(_CodeOceanOperator):
     :param sort_order: ``asc`` or ``desc``.
     :param max_results: stop after this many.
     :param return_ids: return ids (default) or JSON.
-    :param codeocean_conn_id: the Code Ocean connection.
     """
 
     template_fields: Sequence[str] = ("query", "filters", "ownership", "status")
@@ -784,12 +748,6 @@ class CodeOceanSearchCapsulesOperator(_CodeOceanOperator):
         self.sort_order = sort_order
         self.max_results = _check_max(max_results)
         self.return_ids = return_ids
-
-    def execute(self, context: Context) -> list[Any]:
-        try:
-            return self._execute(context)
-        except CodeOceanError as exc:
-            reraise(exc)
 
     def _execute(self, context: Context) -> list[Any]:
         search = _search_body(

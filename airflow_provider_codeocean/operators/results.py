@@ -19,7 +19,8 @@ from airflow_provider_codeocean.errors import (
     CodeOceanRunFailedError,
 )
 from airflow_provider_codeocean.operators._deferral import reraise
-from airflow_provider_codeocean.operators.data_asset import _CodeOceanOperator, id_from
+from airflow_provider_codeocean.operators.base import CodeOceanBaseOperator
+from airflow_provider_codeocean.operators.data_asset import id_from
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -30,7 +31,7 @@ DEFAULT_MAX_BYTES = 1024 * 1024
 _HASH_CHUNK = 1024 * 1024
 
 
-class CodeOceanDownloadResultsOperator(_CodeOceanOperator):
+class CodeOceanDownloadResultsOperator(CodeOceanBaseOperator):
     """Download a computation's result files, recursively, to a local folder or object storage.
 
     Each file is streamed (never held in memory), written under ``destination`` at its path in the
@@ -51,7 +52,6 @@ class CodeOceanDownloadResultsOperator(_CodeOceanOperator):
         (by default it is allowed, with a warning: failed runs' logs are often what one wants).
     :param fail_if_empty: fail when no file matched.
     :param retries_per_file: attempts per file on transient errors and expired URLs.
-    :param codeocean_conn_id: the Code Ocean connection.
     """
 
     template_fields: Sequence[str] = ("computation_id", "destination", "path", "include")
@@ -80,12 +80,6 @@ class CodeOceanDownloadResultsOperator(_CodeOceanOperator):
         self.require_success = require_success
         self.fail_if_empty = fail_if_empty
         self.retries_per_file = retries_per_file
-
-    def execute(self, context: Context) -> list[dict[str, Any]]:
-        try:
-            return self._execute(context)
-        except CodeOceanError as exc:
-            reraise(exc)
 
     def _execute(self, context: Context) -> list[dict[str, Any]]:
         computation_id = id_from(self.computation_id, "computation_id")
@@ -125,7 +119,7 @@ class CodeOceanDownloadResultsOperator(_CodeOceanOperator):
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-class CodeOceanReadResultOperator(_CodeOceanOperator):
+class CodeOceanReadResultOperator(CodeOceanBaseOperator):
     """Read one small result file into XCom: parsed JSON, or text.
 
     :param computation_id: the computation: an id, or the dict the run operator returned (templated).
@@ -134,7 +128,6 @@ class CodeOceanReadResultOperator(_CodeOceanOperator):
     :param max_bytes: refuse files larger than this (default 1 MiB: XCom is not for big data).
     :param encoding: text encoding.
     :param require_success: refuse to read results of a computation that did not succeed.
-    :param codeocean_conn_id: the Code Ocean connection.
     """
 
     template_fields: Sequence[str] = ("computation_id", "path")

@@ -23,6 +23,10 @@ class CodeOceanWaitSensor(BaseSensorOperator):  # type: ignore[misc]  # Airflow 
 
     Subclasses name the item (``id_key``, ``item_key``, ``kind``) and say how to read it, how to build its
     trigger, and what a finished item means (:meth:`finish` returns the XCom value or raises).
+
+    :param codeocean_conn_id: the Airflow connection to Code Ocean.
+    :param deferrable: wait in the triggerer. Defaults to ``[operators] default_deferrable``.
+    :param poke_interval: seconds between checks (also the trigger's poll interval).
     """
 
     id_key: ClassVar[str]

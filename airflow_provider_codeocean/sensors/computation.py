@@ -30,9 +30,6 @@ class CodeOceanComputationSensor(CodeOceanWaitSensor):
     the "Code Ocean computation" link; the return value is the finished computation's JSON.
 
     :param computation_id: the computation to wait for (templated, e.g. from an upstream XCom).
-    :param codeocean_conn_id: the Airflow connection to Code Ocean.
-    :param deferrable: wait in the triggerer. Defaults to ``[operators] default_deferrable``.
-    :param poke_interval: seconds between checks (also the trigger's poll interval).
     """
 
     template_fields: Sequence[str] = ("computation_id",)

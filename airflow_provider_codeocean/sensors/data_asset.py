@@ -31,9 +31,6 @@ class CodeOceanDataAssetSensor(CodeOceanWaitSensor):
     "Code Ocean data asset" link; the return value is the ready asset's JSON.
 
     :param data_asset_id: the asset: an id, or the dict a create operator returned (templated).
-    :param codeocean_conn_id: the Airflow connection to Code Ocean.
-    :param deferrable: wait in the triggerer. Defaults to ``[operators] default_deferrable``.
-    :param poke_interval: seconds between checks (also the trigger's poll interval).
     """
 
     template_fields: Sequence[str] = ("data_asset_id",)
