@@ -15,10 +15,9 @@ from typing import TypeVar
 import httpx
 import tenacity
 
-from airflow_provider_codeocean.api.endpoint import Endpoint, decode
+from airflow_provider_codeocean.api.endpoint import Endpoint, connection_failed, decode, no_answer
 from airflow_provider_codeocean.api.retry import retry_kwargs
 from airflow_provider_codeocean.api.settings import ClientSettings
-from airflow_provider_codeocean.errors import CodeOceanConnectionError, CodeOceanTimeoutError
 
 T = TypeVar("T")
 
@@ -85,7 +84,6 @@ class AsyncTransport:
 
     async def _send_once(self, endpoint: Endpoint[T]) -> T:
         settings = self._settings
-        path = f"/api/v1/{endpoint.path}"
         try:
             response = await self._client.request(
                 endpoint.method,
@@ -96,15 +94,7 @@ class AsyncTransport:
                 auth=self._auth,
             )
         except httpx.TimeoutException:
-            raise CodeOceanTimeoutError(
-                f"no answer within {settings.read_timeout:g} s (connect {settings.connect_timeout:g} s)",
-                method=endpoint.method,
-                path=path,
-            ) from None
+            raise no_answer(settings, endpoint) from None
         except httpx.HTTPError as exc:
-            raise CodeOceanConnectionError(
-                f"connection to {settings.base_url} failed: {type(exc).__name__}",
-                method=endpoint.method,
-                path=path,
-            ) from None
+            raise connection_failed(settings, endpoint, exc) from None
         return decode(endpoint, response.status_code, response.headers, response.content)

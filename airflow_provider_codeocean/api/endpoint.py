@@ -10,10 +10,18 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
-from airflow_provider_codeocean.errors import CodeOceanApiError, error_for_status
+from airflow_provider_codeocean.errors import (
+    CodeOceanApiError,
+    CodeOceanConnectionError,
+    CodeOceanTimeoutError,
+    error_for_status,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_codeocean.api.settings import ClientSettings
 
 T = TypeVar("T")
 
@@ -117,4 +125,24 @@ def build_error(
         path=f"/api/v1/{endpoint.path}",
         data=data,
         retry_after=retry_after_seconds(headers.get("Retry-After") or headers.get("retry-after")),
+    )
+
+
+def no_answer(settings: ClientSettings, endpoint: Endpoint[Any]) -> CodeOceanTimeoutError:
+    """The error for a request that got no answer in time (both transports raise it alike)."""
+    return CodeOceanTimeoutError(
+        f"no answer within {settings.read_timeout:g} s (connect {settings.connect_timeout:g} s)",
+        method=endpoint.method,
+        path=f"/api/v1/{endpoint.path}",
+    )
+
+
+def connection_failed(
+    settings: ClientSettings, endpoint: Endpoint[Any], exc: BaseException
+) -> CodeOceanConnectionError:
+    """The error for a request whose connection failed; names the client's error type, never the URL."""
+    return CodeOceanConnectionError(
+        f"connection to {settings.base_url} failed: {type(exc).__name__}",
+        method=endpoint.method,
+        path=f"/api/v1/{endpoint.path}",
     )

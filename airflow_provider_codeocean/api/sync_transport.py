@@ -8,7 +8,14 @@ import requests
 import tenacity
 from requests.adapters import HTTPAdapter
 
-from airflow_provider_codeocean.api.endpoint import Endpoint, decode, error_message, retry_after_seconds
+from airflow_provider_codeocean.api.endpoint import (
+    Endpoint,
+    connection_failed,
+    decode,
+    error_message,
+    no_answer,
+    retry_after_seconds,
+)
 from airflow_provider_codeocean.api.retry import retry_kwargs
 from airflow_provider_codeocean.api.settings import ClientSettings
 from airflow_provider_codeocean.errors import (
@@ -37,7 +44,6 @@ class SyncTransport:
 
     def _send_once(self, endpoint: Endpoint[T]) -> T:
         settings = self._settings
-        path = f"/api/v1/{endpoint.path}"
         try:
             response = self._session.request(
                 endpoint.method,
@@ -47,17 +53,9 @@ class SyncTransport:
                 timeout=(settings.connect_timeout, settings.read_timeout),
             )
         except requests.Timeout:
-            raise CodeOceanTimeoutError(
-                f"no answer within {settings.read_timeout:g} s (connect {settings.connect_timeout:g} s)",
-                method=endpoint.method,
-                path=path,
-            ) from None
+            raise no_answer(settings, endpoint) from None
         except requests.RequestException as exc:
-            raise CodeOceanConnectionError(
-                f"connection to {settings.base_url} failed: {type(exc).__name__}",
-                method=endpoint.method,
-                path=path,
-            ) from None
+            raise connection_failed(settings, endpoint, exc) from None
         return decode(endpoint, response.status_code, response.headers, response.content)
 
     def download(self, url: str, sink: IO[bytes], what: Endpoint[Any]) -> int:
