@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_codeocean.testing.files import file_target, list_folder
+from airflow_provider_codeocean.testing.files import list_folder
 from airflow_provider_codeocean.testing.protocol import (
     JsonObject,
     Request,
@@ -17,6 +17,7 @@ from airflow_provider_codeocean.testing.protocol import (
     not_found,
 )
 from airflow_provider_codeocean.testing.router import RouteTable
+from airflow_provider_codeocean.testing.routes_files import signed_urls
 from airflow_provider_codeocean.testing.runner import RunPlan
 from airflow_provider_codeocean.testing.state import CapsuleRecord, Computation, now_epoch, run_name
 from airflow_provider_codeocean.testing.validation import (
@@ -246,31 +247,18 @@ def list_results(app: App, request: Request, params: dict[str, str]) -> Response
     return json_response(list_folder(root, path))
 
 
-def _signed_urls(app: App, request: Request, params: dict[str, str]) -> tuple[str, str]:
+def _result_urls(app: App, request: Request, params: dict[str, str], *, legacy: bool) -> Response:
     comp = app.store.computation(params["computation_id"])
-    path = request.query_value("path")
-    if path is None:
-        raise bad_request("query parameter 'path' is required")
-    root = _results_root(app, comp)
-    if root is None or not root.is_dir():
-        raise not_found(f"path '{path}' not found")
-    rel, _ = file_target(root, path)
-    base = app.url_base(request)
-    return (
-        app.signer.url(base, "computations", comp.id, rel, "attachment"),
-        app.signer.url(base, "computations", comp.id, rel, "inline"),
-    )
+    return signed_urls(app, request, "computations", comp.id, _results_root(app, comp), legacy=legacy)
 
 
 def result_urls(app: App, request: Request, params: dict[str, str]) -> Response:
-    download, view = _signed_urls(app, request, params)
-    return json_response({"download_url": download, "view_url": view})
+    return _result_urls(app, request, params, legacy=False)
 
 
 def result_download_url(app: App, request: Request, params: dict[str, str]) -> Response:
     # Deprecated by Code Ocean ("supported until August 2026") but still served.
-    download, _ = _signed_urls(app, request, params)
-    return json_response({"url": download})
+    return _result_urls(app, request, params, legacy=True)
 
 
 def workstation_only(app: App, _: Request, params: dict[str, str]) -> Response:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_codeocean.testing import assets, custom_metadata, permissions, search
-from airflow_provider_codeocean.testing.files import clean_relative, file_target, list_folder
+from airflow_provider_codeocean.testing.files import clean_relative, list_folder
 from airflow_provider_codeocean.testing.protocol import (
     ApiError,
     JsonObject,
@@ -19,6 +19,7 @@ from airflow_provider_codeocean.testing.protocol import (
     no_content,
 )
 from airflow_provider_codeocean.testing.router import RouteTable
+from airflow_provider_codeocean.testing.routes_files import signed_urls
 from airflow_provider_codeocean.testing.state import DataAsset, now_epoch
 from airflow_provider_codeocean.testing.validation import (
     check_mount,
@@ -305,27 +306,14 @@ def list_files(app: App, request: Request, params: dict[str, str]) -> Response:
     return json_response(list_folder(_files_root(app, asset), path))
 
 
-def _urls(app: App, request: Request, params: dict[str, str]) -> tuple[str, str]:
-    asset = _asset(app, params)
-    path = request.query_value("path")
-    if path is None:
-        raise bad_request("query parameter 'path' is required")
-    rel, _ = file_target(_files_root(app, asset), path)
-    base = app.url_base(request)
-    return (
-        app.signer.url(base, "data_assets", asset.id, rel, "attachment"),
-        app.signer.url(base, "data_assets", asset.id, rel, "inline"),
-    )
-
-
 def file_urls(app: App, request: Request, params: dict[str, str]) -> Response:
-    download, view = _urls(app, request, params)
-    return json_response({"download_url": download, "view_url": view})
+    asset = _asset(app, params)
+    return signed_urls(app, request, "data_assets", asset.id, _files_root(app, asset), legacy=False)
 
 
 def file_download_url(app: App, request: Request, params: dict[str, str]) -> Response:
-    download, _ = _urls(app, request, params)
-    return json_response({"url": download})
+    asset = _asset(app, params)
+    return signed_urls(app, request, "data_assets", asset.id, _files_root(app, asset), legacy=True)
 
 
 def get_permissions(app: App, _: Request, params: dict[str, str]) -> Response:

@@ -6,11 +6,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from airflow_provider_codeocean.testing.files import file_response, file_target
-from airflow_provider_codeocean.testing.protocol import Request, Response, not_found
+from airflow_provider_codeocean.testing.protocol import Request, Response, bad_request, json_response, not_found
 from airflow_provider_codeocean.testing.router import RouteTable
 
 if TYPE_CHECKING:
     from airflow_provider_codeocean.testing.app import App
+
+
+def signed_urls(app: App, request: Request, kind: str, item_id: str, root: Path | None, *, legacy: bool) -> Response:
+    """The answer of ``.../urls`` (``download_url`` and ``view_url``) or, with ``legacy``, of the deprecated
+    ``.../download_url`` (``url``): signed links to a file under ``root`` that need no Basic auth."""
+    path = request.query_value("path")
+    if path is None:
+        raise bad_request("query parameter 'path' is required")
+    if root is None or not root.is_dir():
+        raise not_found(f"path '{path}' not found")
+    rel, _ = file_target(root, path)
+    base = app.url_base(request)
+    download = app.signer.url(base, kind, item_id, rel, "attachment")
+    if legacy:
+        return json_response({"url": download})
+    return json_response({"download_url": download, "view_url": app.signer.url(base, kind, item_id, rel, "inline")})
 
 
 def _serve(app: App, request: Request, kind: str, item_id: str, prefix: str) -> Response:
