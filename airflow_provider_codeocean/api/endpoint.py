@@ -1,6 +1,6 @@
 """What an API call is, independent of how it is sent, and how its answer is decoded.
 
-Both transports (requests for sync, httpx for async) hand the status, headers and body to
+Both transports (requests for sync, aiohttp for async) hand the status, headers and body to
 :func:`decode`, so parsing and error mapping exist once.
 """
 

@@ -45,8 +45,6 @@ from airflow_provider_codeocean.models import (
 from airflow_provider_codeocean.models._parse import JSON, drop_none
 
 if TYPE_CHECKING:
-    import httpx
-
     from airflow_provider_codeocean.api.async_transport import AsyncTransport
     from airflow_provider_codeocean.api.sync_transport import SyncTransport
 
@@ -72,7 +70,7 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
     with jittered exponential backoff that honours Retry-After. Creating a computation or a data
     asset is retried only on 429 (see :mod:`airflow_provider_codeocean.api.retry`).
 
-    The async methods (prefixed ``a``) share one httpx client per Code Ocean address and event loop;
+    The async methods (prefixed ``a``) share one aiohttp session per Code Ocean address and event loop;
     use them inside ``async with hook:``.
 
     :param codeocean_conn_id: the Airflow connection id.
@@ -187,8 +185,7 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
             settings = await self.aget_settings()
             # Another coroutine may have entered while the settings were looked up.
             if self._async_depth == 0:
-                client: httpx.AsyncClient = acquire_client(settings)
-                self._async_transport = AsyncTransport(settings, client)
+                self._async_transport = AsyncTransport(settings, acquire_client(settings))
         self._async_depth += 1
         return self
 

@@ -1,4 +1,4 @@
-"""Async hooks for one Code Ocean address share one httpx client per event loop, closed by its last user."""
+"""Async hooks for one Code Ocean address share one aiohttp session per event loop, closed by its last user."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from airflow_provider_codeocean.api import async_transport
-from airflow_provider_codeocean.api.async_transport import shared_client_count
+from airflow_provider_codeocean.api.async_transport import MAX_IN_FLIGHT, shared_client_count
 from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
 from tests.hook.util import set_connection
 
-CONCURRENT = 50
+CONCURRENT = MAX_IN_FLIGHT
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_two_hooks_share_one_client_until_the_last_exits(httpserver: HTTPServer,
     assert len(httpserver.log) == 3
 
 
-def test_fifty_concurrent_calls_through_different_hooks_use_one_client(
+def test_concurrent_calls_through_different_hooks_use_one_client(
     threaded_server: HTTPServer, monkeypatch: pytest.MonkeyPatch, acquired: list[Any]
 ) -> None:
     set_connection(monkeypatch, threaded_server.url_for("/").rstrip("/"))
@@ -101,11 +101,42 @@ def test_fifty_concurrent_calls_through_different_hooks_use_one_client(
 
     ids = asyncio.run(run())
 
-    assert not barrier.broken  # all fifty were in flight at once
+    assert not barrier.broken  # all of them were in flight at once
     assert ids == [f"c{i}" for i in range(CONCURRENT)]
     assert len(acquired) == CONCURRENT and len({id(c) for c in acquired}) == 1
     assert acquired[0].is_closed
     assert set(counts) == {1}
+
+
+def test_requests_in_flight_never_exceed_the_gate(threaded_server: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # More calls than the gate admits: the excess waits in the gate, never in the client's pool.
+    set_connection(monkeypatch, threaded_server.url_for("/").rstrip("/"))
+    lock = threading.Lock()
+    in_flight, peak = 0, 0
+    release = threading.Event()
+
+    def handler(request: Request) -> Response:
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+            if in_flight == MAX_IN_FLIGHT:
+                release.set()
+        release.wait(timeout=30)
+        with lock:
+            in_flight -= 1
+        computation_id = request.path.rsplit("/", 1)[1]
+        return Response(json.dumps({"id": computation_id, "state": "running"}), 200)
+
+    threaded_server.expect_request(re.compile(r"/api/v1/computations/c\d+")).respond_with_handler(handler)
+
+    async def run() -> list[str]:
+        async with CodeOceanHook() as hook:
+            found = await asyncio.gather(*(hook.aget_computation(f"c{i}") for i in range(MAX_IN_FLIGHT + 30)))
+        return [c.id for c in found]
+
+    assert asyncio.run(run()) == [f"c{i}" for i in range(MAX_IN_FLIGHT + 30)]
+    assert peak == MAX_IN_FLIGHT
 
 
 def test_concurrent_calls_through_one_hook_without_async_with(

@@ -15,7 +15,7 @@ import sys
 
 import airflow_provider_codeocean.operators
 
-HEAVY_ROOTS = ("requests", "httpx", "httpcore", "tenacity", "urllib3")
+HEAVY_ROOTS = ("requests", "httpx", "httpcore", "aiohttp", "tenacity", "urllib3")
 LAZY_MODULES = (
     "airflow_provider_codeocean.api.sync_transport",
     "airflow_provider_codeocean.api.async_transport",
