@@ -18,6 +18,12 @@ class CodeOceanConfigError(CodeOceanError, ValueError):
     """The connection or an argument is invalid; the message says what to fix."""
 
 
+class CodeOceanConnectionLookupError(CodeOceanError):
+    """The Airflow connection could not be read (a secrets backend or database failure); may pass."""
+
+    transient = True
+
+
 class CodeOceanApiError(CodeOceanError):
     """Code Ocean answered with an error status."""
 

@@ -234,6 +234,8 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
                 end_time=end_time,
                 execution_deadline=execution_deadline,
                 cancel_on_kill=self.cancel_on_kill,
+                capsule_id=self.pipeline_id or self.capsule_id,
+                pipeline=bool(self.pipeline_id),
             ),
             method_name="execute_complete",
             timeout=None,

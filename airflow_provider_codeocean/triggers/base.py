@@ -1,28 +1,33 @@
-"""The polling loop shared by the computation and data asset triggers.
+"""The waiting loop shared by the computation and data asset triggers.
 
-Design for thousands of waits in one triggerer: every trigger of a connection shares one httpx client
-(``async with hook``), the connection is looked up asynchronously once per run, polls are spread with
-jitter, and a transient API failure (429, 5xx, lost connection) is tolerated for ``transient_grace``
-seconds instead of failing the task on one blip. Kwargs are JSON primitives; never the token.
+The polling itself belongs to the connection's shared poller (:mod:`.poller`): a trigger registers
+its wait, reads each outcome, and decides what it means: a terminal state, one of its own deadlines,
+or an error (transient API failures are tolerated for ``transient_grace`` seconds). Kwargs are JSON
+primitives; never the token.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 import time
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_codeocean.errors import CodeOceanError, error_details
+from airflow_provider_codeocean.errors import (
+    CodeOceanConfigError,
+    CodeOceanConnectionLookupError,
+    CodeOceanError,
+    error_details,
+)
+from airflow_provider_codeocean.triggers.poller import Group, Subscription, subscription
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TRANSIENT_GRACE = 600.0
-JITTER = 0.1
+#: Seconds a trigger waits for its last look at the item once a deadline passed.
+FINAL_LOOK_TIMEOUT = 30.0
 
 
 class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not type-followed
@@ -74,10 +79,13 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
     def _extra_kwargs(self) -> dict[str, Any]:
         return {}
 
-    # Subclasses say how to fetch the item and what a terminal state means.
+    # Subclasses say what is polled and what a terminal state means.
 
-    async def fetch(self, hook: Any) -> Any:
-        raise NotImplementedError
+    kind: ClassVar[str]
+
+    def group(self) -> Group | None:
+        """The capsule or pipeline whose list of computations may serve this wait, when known."""
+        return None
 
     def terminal_event(self, item: Any) -> dict[str, Any] | None:
         raise NotImplementedError
@@ -95,40 +103,47 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
         return TriggerEvent(payload)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Leave the poller before yielding: the event is final, and the wait must not outlive it.
+        with subscription(self.conn_id, self.kind, self.resource_id, self.poll_interval, self.group()) as wait:
+            event = await self._wait(wait)
+        yield event
+
+    async def _wait(self, wait: Subscription) -> TriggerEvent:
         failing_since: float | None = None
-        try:
-            async with self._hook() as hook:
-                while True:
-                    try:
-                        item = await self.fetch(hook)
-                    except CodeOceanError as exc:
-                        if not getattr(exc, "transient", False):
-                            yield self._event("error", f"Code Ocean API error: {exc}", **error_details(exc))
-                            return
-                        now = time.time()
-                        failing_since = failing_since or now
-                        if now - failing_since >= self.transient_grace:
-                            yield self._event(
-                                "error",
-                                f"Code Ocean API unavailable for {now - failing_since:.0f} s: {exc}",
-                                **error_details(exc),
-                            )
-                            return
-                        log.warning("Polling %s %s failed, will retry: %s", self.id_key, self.resource_id, exc)
-                    else:
-                        failing_since = None
-                        event = self.terminal_event(item)
-                        if event is not None:
-                            yield self._event(item=item, **event)
-                            return
-                    deadline_event = self._deadline_event()
-                    if deadline_event is not None:
-                        yield deadline_event
-                        return
-                    await asyncio.sleep(self._next_sleep())
-        except CodeOceanError as exc:
-            # The connection itself could not be resolved or is invalid.
-            yield self._event("error", f"Code Ocean connection {self.conn_id!r}: {exc}", **error_details(exc))
+        while True:
+            outcome = await wait.next(timeout=self._until_deadline())
+            if outcome is None:
+                # A deadline passed between polls: one last look, so a run that finished meanwhile
+                # is reported as finished rather than timed out (and never cancelled).
+                wait.poll_now()
+                outcome = await wait.next(timeout=FINAL_LOOK_TIMEOUT)
+            if outcome is None or outcome.error is None:
+                failing_since = None
+                if outcome is not None:
+                    event = self.terminal_event(outcome.item)
+                    if event is not None:
+                        return self._event(item=outcome.item, **event)
+                deadline_event = self._deadline_event()
+                if deadline_event is not None:
+                    return deadline_event
+                continue
+            exc = outcome.error
+            if not getattr(exc, "transient", False):
+                return self._event("error", _describe(self.conn_id, exc), **error_details(exc))
+            now = time.time()
+            failing_since = failing_since or now
+            if now - failing_since >= self.transient_grace:
+                return self._event(
+                    "error", f"Code Ocean API unavailable for {now - failing_since:.0f} s: {exc}", **error_details(exc)
+                )
+            log.warning("Polling %s %s failed, will retry: %s", self.id_key, self.resource_id, exc)
+            deadline_event = self._deadline_event()
+            if deadline_event is not None:
+                return deadline_event
+
+    def _until_deadline(self) -> float | None:
+        deadlines = [d for d in (self.execution_deadline, self.end_time) if d is not None]
+        return None if not deadlines else max(0.0, min(deadlines) - time.time())
 
     def _deadline_event(self) -> TriggerEvent | None:
         now = time.time()
@@ -138,10 +153,8 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
             return self._event("timeout", "the wait timeout passed", deadline="wait")
         return None
 
-    def _next_sleep(self) -> float:
-        # Jitter spreads thousands of triggers that deferred together over the interval.
-        sleep = self.poll_interval * random.uniform(1 - JITTER, 1 + JITTER)
-        deadlines = [d for d in (self.execution_deadline, self.end_time) if d is not None]
-        if deadlines:
-            sleep = min(sleep, max(0.0, min(deadlines) - time.time()))
-        return sleep
+
+def _describe(conn_id: str, exc: CodeOceanError) -> str:
+    if isinstance(exc, (CodeOceanConfigError, CodeOceanConnectionLookupError)):
+        return f"Code Ocean connection {conn_id!r}: {exc}"
+    return f"Code Ocean API error: {exc}"

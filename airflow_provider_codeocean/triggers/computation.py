@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow_provider_codeocean.errors import CodeOceanNotFoundError
 from airflow_provider_codeocean.triggers.base import DEFAULT_TRANSIENT_GRACE, CodeOceanPollTrigger
+from airflow_provider_codeocean.triggers.poller import COMPUTATION, Group
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +31,18 @@ class CodeOceanComputationTrigger(CodeOceanPollTrigger):
       longer than ``transient_grace`` seconds.
 
     Every kwarg is a JSON primitive; the token is never among them (the trigger looks the connection up).
-    All triggers of one Code Ocean address share one HTTP client, so one triggerer can hold thousands.
+    All triggers of one connection share one poller (:mod:`.poller`), so one triggerer holds thousands.
 
     :param conn_id: the Code Ocean connection id.
     :param computation_id: the run to wait for.
-    :param poll_interval: seconds between polls (spread by ±10 % jitter).
+    :param poll_interval: seconds between polls (the first one is spread over the interval).
     :param end_time: epoch seconds after which a ``timeout`` event with ``deadline="wait"`` fires.
     :param execution_deadline: epoch seconds after which a ``timeout`` event with
         ``deadline="execution"`` fires.
     :param transient_grace: how many seconds transient API errors are tolerated before an ``error``.
+    :param capsule_id: the capsule or pipeline the run belongs to, when known: waits on runs of one
+        capsule may then share one ``GET capsules/{id}/computations`` per interval.
+    :param pipeline: whether ``capsule_id`` is a pipeline.
     :param cancel_on_kill: on Airflow 3.3+, stop the run when a user marks the deferred task failed or
         success, or clears it. Stopping is ``DELETE computations/{id}``, which also deletes the run. Bounded
         by ``[triggerer] on_kill_timeout`` (30 s by default). Airflow before 3.3 never calls it.
@@ -46,6 +50,7 @@ class CodeOceanComputationTrigger(CodeOceanPollTrigger):
 
     id_key = "computation_id"
     item_key = "computation"
+    kind = COMPUTATION
 
     def __init__(
         self,
@@ -56,6 +61,8 @@ class CodeOceanComputationTrigger(CodeOceanPollTrigger):
         execution_deadline: float | None = None,
         transient_grace: float = DEFAULT_TRANSIENT_GRACE,
         cancel_on_kill: bool = False,
+        capsule_id: str | None = None,
+        pipeline: bool = False,
     ) -> None:
         super().__init__(
             conn_id,
@@ -66,16 +73,20 @@ class CodeOceanComputationTrigger(CodeOceanPollTrigger):
             transient_grace=transient_grace,
         )
         self.cancel_on_kill = bool(cancel_on_kill)
+        self.capsule_id = capsule_id
+        self.pipeline = bool(pipeline)
 
     @property
     def computation_id(self) -> str:
         return self.resource_id
 
     def _extra_kwargs(self) -> dict[str, Any]:
-        return {"cancel_on_kill": self.cancel_on_kill}
+        return {"cancel_on_kill": self.cancel_on_kill, "capsule_id": self.capsule_id, "pipeline": self.pipeline}
 
-    async def fetch(self, hook: Any) -> Any:
-        return await hook.aget_computation(self.resource_id)
+    def group(self) -> Group | None:
+        if not self.capsule_id:
+            return None
+        return Group("pipelines" if self.pipeline else "capsules", self.capsule_id)
 
     def terminal_event(self, item: Any) -> dict[str, Any] | None:
         if not item.is_terminal:

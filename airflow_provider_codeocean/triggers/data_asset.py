@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_codeocean.triggers.base import DEFAULT_TRANSIENT_GRACE, CodeOceanPollTrigger
+from airflow_provider_codeocean.triggers.poller import DATA_ASSET
 
 #: Every status the trigger can fire; ``execute_complete`` rejects anything else.
 EVENT_STATUSES = frozenset({"success", "failed", "timeout", "error"})
@@ -27,7 +28,7 @@ class CodeOceanDataAssetTrigger(CodeOceanPollTrigger):
 
     :param conn_id: the Code Ocean connection id.
     :param data_asset_id: the asset to wait for.
-    :param poll_interval: seconds between polls (spread by ±10 % jitter).
+    :param poll_interval: seconds between polls (the first one is spread over the interval).
     :param end_time: epoch seconds after which a ``timeout`` event with ``deadline="wait"`` fires.
     :param execution_deadline: epoch seconds after which a ``timeout`` event with
         ``deadline="execution"`` fires.
@@ -36,6 +37,7 @@ class CodeOceanDataAssetTrigger(CodeOceanPollTrigger):
 
     id_key = "data_asset_id"
     item_key = "data_asset"
+    kind = DATA_ASSET
 
     def __init__(
         self,
@@ -58,9 +60,6 @@ class CodeOceanDataAssetTrigger(CodeOceanPollTrigger):
     @property
     def data_asset_id(self) -> str:
         return self.resource_id
-
-    async def fetch(self, hook: Any) -> Any:
-        return await hook.aget_data_asset(self.resource_id)
 
     def terminal_event(self, item: Any) -> dict[str, Any] | None:
         if item.ready:

@@ -138,6 +138,8 @@ def test_kwargs_are_primitives_without_the_token(emulator: Any) -> None:
         "execution_deadline": 2.5,
         "transient_grace": 600.0,
         "cancel_on_kill": True,
+        "capsule_id": None,
+        "pipeline": False,
     }
     assert emulator.token not in repr(kwargs)
 

@@ -1,0 +1,486 @@
+"""One shared poller per (event loop, connection): thousands of waiting triggers, one schedule.
+
+A trigger subscribes to the item it waits for and awaits outcomes; the poller owns the schedule and
+the HTTP calls:
+
+* **Bounded requests in flight.** The scheduler takes a slot before it starts a poll, so polls beyond
+  :data:`~airflow_provider_codeocean.api.async_transport.MAX_IN_FLIGHT` wait in the schedule (a heap,
+  ordered by due time) and never queue inside the HTTP client. Beyond capacity every wait is polled
+  later by the same amount: polls slow down evenly and none is lost.
+* **One connection lookup** per (loop, connection), refreshed every :data:`SETTINGS_TTL` seconds and
+  after a 401, so a rotated token is picked up without a lookup per trigger.
+* **Coalescing.** Waits on the same item share one poll.
+* **Batching.** Waits on computations of one capsule (or pipeline) are served by one
+  ``GET capsules/{id}/computations`` per interval where that costs less than one GET per wait
+  (:func:`list_pays_off`); a terminal state seen in the list is confirmed with the run's own GET, the
+  authoritative answer, before it is reported. A run missing from the list is polled on its own.
+* **Per-connection backoff.** A 429 or 503 pauses every poll of the connection for its
+  ``Retry-After`` (or an exponential backoff), so 10,000 waits do not each hammer a throttled server.
+* **Schedule.** A wait's first poll is spread uniformly over its interval; after that each poll
+  starts one interval after the previous one started: never more often, and late only by what the
+  machine is behind.
+
+The poller holds no state beyond its subscribers: when the last one leaves, its scheduler and polls
+are cancelled and its HTTP session released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import random
+import weakref
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from airflow_provider_codeocean.errors import (
+    CodeOceanApiError,
+    CodeOceanAuthenticationError,
+    CodeOceanConfigError,
+    CodeOceanConnectionLookupError,
+    CodeOceanError,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_codeocean.api import endpoints
+    from airflow_provider_codeocean.api.async_transport import AsyncTransport, SharedSession
+    from airflow_provider_codeocean.api.endpoint import Endpoint
+    from airflow_provider_codeocean.api.settings import ClientSettings
+
+log = logging.getLogger(__name__)
+
+#: Seconds a looked-up connection is reused before it is looked up again.
+SETTINGS_TTL = 300.0
+#: Longest pause of a whole connection after 429/503 without Retry-After, or repeated failures.
+MAX_PAUSE = 60.0
+#: Transient failures in a row, across the connection, after which all its polls pause.
+FAILURES_BEFORE_PAUSE = 3
+
+# Measured by benchmarks/list_crossover.py (figures in docs/deferrable.md): client CPU of one
+# GET computations/{id}, of one list request, and of each computation in a list, in the same units.
+SINGLE_GET_COST = 1.0
+LIST_BASE_COST = 1.0
+LIST_ITEM_COST = 0.1
+
+COMPUTATION = "computation"
+DATA_ASSET = "data_asset"
+
+
+def list_pays_off(waits: int, list_length: int | None) -> bool:
+    """Whether one list request serves ``waits`` waits more cheaply than one GET each."""
+    if waits < 2:
+        return False
+    if list_length is None:  # not seen yet: try it once, then decide on its length
+        return True
+    return LIST_BASE_COST + list_length * LIST_ITEM_COST < waits * SINGLE_GET_COST
+
+
+class Outcome(NamedTuple):
+    """What one poll found: the item, or the error that stopped the poll."""
+
+    item: Any = None
+    error: CodeOceanError | None = None
+
+
+class Group(NamedTuple):
+    """Computations of one capsule or pipeline, listable with one request."""
+
+    kind: endpoints.Kind
+    capsule_id: str
+
+
+class Subscription:
+    """One trigger's registration; :meth:`next` returns each outcome polled after the last one read."""
+
+    __slots__ = ("_pending", "_poller", "_waiter", "watch")
+
+    def __init__(self, poller: Poller, watch: Watch) -> None:
+        self._poller = poller
+        self.watch = watch
+        self._pending: Outcome | None = None
+        self._waiter: asyncio.Future[Outcome | None] | None = None
+
+    def deliver(self, outcome: Outcome) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(outcome)
+        else:
+            self._pending = outcome
+
+    def poll_now(self) -> None:
+        """Poll this item as soon as a slot is free (unless a poll of it is already under way)."""
+        self._poller.poll_now(self.watch)
+
+    async def next(self, timeout: float | None = None) -> Outcome | None:
+        """The next outcome, or None when ``timeout`` seconds pass first."""
+        if self._pending is not None:
+            outcome, self._pending = self._pending, None
+            return outcome
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Outcome | None] = loop.create_future()
+        self._waiter = waiter
+        # A timer, not asyncio.wait_for: no extra task per wait at 10,000 waits.
+        timer = None if timeout is None else loop.call_later(max(0.0, timeout), _resolve, waiter, None)
+        try:
+            return await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+
+def _resolve(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+@dataclass(eq=False)
+class Watch:
+    """One polled item and its subscribers."""
+
+    kind: str
+    resource_id: str
+    group: Group | None
+    interval: float
+    due: float = 0.0
+    failures: int = 0
+    subscribers: list[Subscription] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.kind, self.resource_id)
+
+    def deliver(self, outcome: Outcome) -> None:
+        for subscriber in list(self.subscribers):
+            subscriber.deliver(outcome)
+
+
+@dataclass(eq=False)
+class _GroupState:
+    group: Group
+    members: dict[str, Watch] = field(default_factory=dict)
+    list_length: int | None = None
+    in_flight: bool = False
+
+
+class Poller:
+    """The schedule and the HTTP calls for every wait of one connection on one event loop."""
+
+    def __init__(self, conn_id: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.conn_id = conn_id
+        self._loop = loop
+        self._watches: dict[tuple[str, str], Watch] = {}
+        self._groups: dict[Group, _GroupState] = {}
+        self._heap: list[tuple[float, int, Watch]] = []
+        self._sequence = itertools.count()
+        self._wakeup: asyncio.Future[None] | None = None
+        self._scheduler: asyncio.Task[None] | None = None
+        self._polls: set[asyncio.Task[None]] = set()
+        self._slots: asyncio.Semaphore | None = None
+        self._settings: ClientSettings | None = None
+        self._settings_at = 0.0
+        self._settings_lock = asyncio.Lock()
+        self._session: SharedSession | None = None
+        self._transport: AsyncTransport | None = None
+        self._paused_until = 0.0
+        self._failures_in_a_row = 0
+        self.requests = 0  # sent, for tests and benchmarks
+
+    # Subscribers
+
+    def subscribe(self, kind: str, resource_id: str, interval: float, group: Group | None) -> Subscription:
+        watch = self._watches.get((kind, resource_id))
+        if watch is None:
+            watch = self._watches[(kind, resource_id)] = Watch(kind, resource_id, group, interval)
+            self._schedule(watch, self._loop.time() + random.uniform(0, interval))
+            if group is not None:
+                self._groups.setdefault(group, _GroupState(group)).members[resource_id] = watch
+        elif interval < watch.interval:
+            watch.interval = interval
+            self._schedule(watch, min(watch.due, self._loop.time() + interval))
+        subscription = Subscription(self, watch)
+        watch.subscribers.append(subscription)
+        if self._scheduler is None:
+            self._scheduler = self._loop.create_task(self._run(), name=f"codeocean-poller-{self.conn_id}")
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        watch = subscription.watch
+        watch.subscribers.remove(subscription)
+        if watch.subscribers:
+            return
+        del self._watches[watch.key]
+        state = self._groups.get(watch.group) if watch.group is not None else None
+        if state is not None:
+            state.members.pop(watch.resource_id, None)
+            if not state.members:
+                del self._groups[state.group]
+        if not self._watches:
+            _forget(self)
+            self._loop.create_task(self._close())
+
+    def poll_now(self, watch: Watch) -> None:
+        if watch.due != float("inf") and self._watches.get(watch.key) is watch:
+            self._schedule(watch, self._loop.time())
+
+    @property
+    def waits(self) -> int:
+        return len(self._watches)
+
+    async def _close(self) -> None:
+        tasks = [t for t in (self._scheduler, *self._polls) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._scheduler = None
+        if self._session is not None and self._settings is not None:
+            from airflow_provider_codeocean.api.async_transport import release_client
+
+            self._session = self._transport = None
+            await release_client(self._settings)
+
+    # Schedule
+
+    def _schedule(self, watch: Watch, due: float) -> None:
+        watch.due = due
+        heapq.heappush(self._heap, (due, next(self._sequence), watch))
+        wakeup = self._wakeup
+        if wakeup is not None and self._heap[0][2] is watch:
+            _resolve(wakeup, None)
+
+    async def _sleep_until(self, when: float) -> None:
+        self._wakeup = wakeup = self._loop.create_future()
+        timer = self._loop.call_at(when, _resolve, wakeup, None)
+        try:
+            await wakeup
+        finally:
+            timer.cancel()
+            self._wakeup = None
+
+    async def _run(self) -> None:
+        from airflow_provider_codeocean.api.async_transport import MAX_IN_FLIGHT
+
+        self._slots = slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        while True:
+            now = self._loop.time()
+            if not self._heap:
+                await self._sleep_until(now + 3600)
+                continue
+            due, _, watch = self._heap[0]
+            if max(due, self._paused_until) > now:
+                await self._sleep_until(max(due, self._paused_until))
+                continue
+            heapq.heappop(self._heap)
+            if self._watches.get(watch.key) is not watch or watch.due != due:
+                continue  # ended, or rescheduled since this entry was pushed
+            await self._ensure_transport()
+            if self._transport is None:
+                continue  # the lookup failed: every subscriber got the error
+            # Until its poll answers, the watch is off the schedule; the answer puts it back.
+            watch.due = float("inf")
+            state = self._groups.get(watch.group) if watch.group is not None else None
+            if state is not None and watch.resource_id in state.members:
+                if state.in_flight:
+                    continue  # the list request under way answers for this wait too
+                if list_pays_off(len(state.members), state.list_length):
+                    state.in_flight = True
+                    await slots.acquire()
+                    self._start(self._poll_group(state, now))
+                    continue
+            await slots.acquire()
+            self._start(self._poll_one(watch, now))
+
+    def _start(self, poll: Coroutine[Any, Any, None]) -> None:
+        # The interval runs from this start, so a late poll delays only its own next one.
+        task = self._loop.create_task(poll)
+        self._polls.add(task)
+        task.add_done_callback(self._poll_done)
+
+    def _poll_done(self, task: asyncio.Task[None]) -> None:
+        self._polls.discard(task)
+        if self._slots is not None:
+            self._slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Code Ocean poller failed", exc_info=task.exception())
+
+    # Connection
+
+    def _settings_fresh(self) -> bool:
+        return self._transport is not None and self._loop.time() - self._settings_at < SETTINGS_TTL
+
+    async def _ensure_transport(self) -> None:
+        if self._settings_fresh():
+            return
+        async with self._settings_lock:
+            if not self._settings_fresh():
+                await self._look_up()
+
+    async def _look_up(self) -> None:
+        from airflow_provider_codeocean.api.async_transport import AsyncTransport, acquire_client, release_client
+        from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
+
+        try:
+            settings = await CodeOceanHook(self.conn_id).aget_settings()
+        except Exception as exc:
+            error = _lookup_error(self.conn_id, exc)
+            if self._transport is not None:
+                log.warning("Looking up connection %r again failed; keeping the last one: %s", self.conn_id, error)
+                self._settings_at = self._loop.time()
+                return
+            self._fail_everyone(error)
+            return
+        old = self._settings
+        self._settings, self._settings_at = settings, self._loop.time()
+        if old is None or old.pool_key != settings.pool_key:
+            self._session = acquire_client(settings)
+            if old is not None:
+                await release_client(old)
+        assert self._session is not None
+        self._transport = AsyncTransport(settings, self._session)
+
+    def _fail_everyone(self, error: CodeOceanError) -> None:
+        for watch in list(self._watches.values()):
+            watch.deliver(Outcome(error=error))
+            self._schedule(watch, self._loop.time() + watch.interval)
+
+    # Polls
+
+    async def _send(self, endpoint: Endpoint[Any]) -> Any:
+        transport = self._transport
+        assert transport is not None
+        self.requests += 1
+        sent_at = self._loop.time()
+        try:
+            result = await transport.send_once(endpoint)
+        except CodeOceanAuthenticationError:
+            # The token may have been rotated: look the connection up again (once for all the polls
+            # that were refused together) and resend once with the new token.
+            token = transport.settings.token
+            async with self._settings_lock:
+                if self._settings_at < sent_at:
+                    await self._look_up()
+            if self._transport is None or self._transport.settings.token == token:
+                raise
+            self.requests += 1
+            result = await self._transport.send_once(endpoint)
+        self._failures_in_a_row = 0
+        return result
+
+    async def _poll_one(self, watch: Watch, started: float) -> None:
+        from airflow_provider_codeocean.api import endpoints
+
+        endpoint: Endpoint[Any] = (
+            endpoints.get_computation(watch.resource_id)
+            if watch.kind == COMPUTATION
+            else endpoints.get_data_asset(watch.resource_id)
+        )
+        try:
+            item = await self._send(endpoint)
+        except CodeOceanError as exc:
+            self._failed(watch, exc)
+            return
+        watch.failures = 0
+        self._next(watch, started)
+        watch.deliver(Outcome(item=item))
+
+    async def _poll_group(self, state: _GroupState, started: float) -> None:
+        from airflow_provider_codeocean.api import endpoints
+
+        try:
+            computations = await self._send(endpoints.list_computations(state.group.capsule_id, state.group.kind))
+        except CodeOceanError as exc:
+            for watch in list(state.members.values()):
+                self._failed(watch, exc)
+            return
+        finally:
+            state.in_flight = False
+        state.list_length = len(computations)
+        found = {c.id: c for c in computations}
+        for watch in list(state.members.values()):
+            computation = found.get(watch.resource_id)
+            if computation is None or computation.is_terminal:
+                # Missing (another user's run, a list that lags) or finished: its own GET decides.
+                del state.members[watch.resource_id]
+                self._schedule(watch, self._loop.time())
+                continue
+            watch.failures = 0
+            self._next(watch, started)
+            watch.deliver(Outcome(item=computation))
+
+    def _next(self, watch: Watch, started: float) -> None:
+        if self._watches.get(watch.key) is watch:
+            self._schedule(watch, started + watch.interval)
+
+    def _failed(self, watch: Watch, exc: CodeOceanError) -> None:
+        now = self._loop.time()
+        if getattr(exc, "transient", False):
+            self._failures_in_a_row += 1
+            watch.failures += 1
+            retry_after = exc.retry_after if isinstance(exc, CodeOceanApiError) else None
+            throttled = isinstance(exc, CodeOceanApiError) and exc.status_code in (429, 503)
+            if throttled or self._failures_in_a_row >= FAILURES_BEFORE_PAUSE:
+                pause = retry_after if retry_after is not None else _backoff(self._failures_in_a_row)
+                if now + min(pause, MAX_PAUSE) > self._paused_until:
+                    self._paused_until = now + min(pause, MAX_PAUSE)
+                    log.warning("Code Ocean connection %r: pausing all polls for %.1f s: %s", self.conn_id, pause, exc)
+            retry_at = max(self._paused_until, now + min(watch.interval, _backoff(watch.failures)))
+            if self._watches.get(watch.key) is watch:
+                self._schedule(watch, retry_at)
+        elif self._watches.get(watch.key) is watch:
+            self._schedule(watch, now + watch.interval)
+        watch.deliver(Outcome(error=exc))
+
+
+def _lookup_error(conn_id: str, exc: Exception) -> CodeOceanError:
+    if isinstance(exc, CodeOceanError):
+        return exc
+    if type(exc).__name__ == "AirflowNotFoundException":
+        return CodeOceanConfigError(f"connection {conn_id!r} is not defined: create it, or fix the conn_id")
+    # A secrets backend or database hiccup: worth another try on the next poll.
+    return CodeOceanConnectionLookupError(f"connection {conn_id!r} could not be looked up: {type(exc).__name__}")
+
+
+def _backoff(failures: int) -> float:
+    return random.uniform(0.5, 1.0) * min(MAX_PAUSE, 2.0 ** max(0, failures - 1))
+
+
+# One poller per (event loop, connection id)
+
+_pollers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Poller]] = weakref.WeakKeyDictionary()
+
+
+def _forget(poller: Poller) -> None:
+    pollers = _pollers.get(poller._loop)
+    if pollers is not None and pollers.get(poller.conn_id) is poller:
+        del pollers[poller.conn_id]
+
+
+def poller_for(conn_id: str) -> Poller:
+    loop = asyncio.get_running_loop()
+    pollers = _pollers.setdefault(loop, {})
+    poller = pollers.get(conn_id)
+    if poller is None:
+        poller = pollers[conn_id] = Poller(conn_id, loop)
+    return poller
+
+
+def active_pollers() -> dict[str, Poller]:
+    """The pollers on the running loop, by connection id (for tests and benchmarks)."""
+    return dict(_pollers.get(asyncio.get_running_loop(), {}))
+
+
+@contextmanager
+def subscription(
+    conn_id: str, kind: str, resource_id: str, interval: float, group: Group | None = None
+) -> Iterator[Subscription]:
+    """Register a wait with the connection's poller for the duration of the block."""
+    poller = poller_for(conn_id)
+    registered = poller.subscribe(kind, resource_id, interval, group)
+    try:
+        yield registered
+    finally:
+        poller.unsubscribe(registered)
