@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 import math
 import time
@@ -103,7 +104,7 @@ async def test_each_wait_is_polled_once_per_interval(emulator: Any) -> None:
 
     for computation_id, requests in gets_by_id(emulator.requests()).items():
         times = [r["time"] for r in requests]
-        gaps = [b - a for a, b in zip(times, times[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         # Never more often than the interval; never later than the interval + 2 s.
         assert all(poll - 0.1 <= gap <= poll + 2 for gap in gaps), (computation_id, gaps)
 
