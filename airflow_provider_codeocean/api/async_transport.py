@@ -22,7 +22,8 @@ import ssl
 import weakref
 from dataclasses import dataclass, field
 from typing import TypeVar
-from urllib.parse import urlencode
+import urllib.request
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 import tenacity
@@ -43,6 +44,7 @@ class SharedSession:
     """One aiohttp session, the gate that bounds its requests in flight, and how many hooks hold it."""
 
     session: aiohttp.ClientSession
+    proxy: str | None = None
     gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_IN_FLIGHT))
     users: int = 0
 
@@ -69,6 +71,18 @@ def _ssl(verify: bool | str) -> ssl.SSLContext | bool:
     return True
 
 
+def _proxy_for(base_url: str) -> str | None:
+    """HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as requests honours them for the sync transport.
+
+    Read once per session: aiohttp's ``trust_env`` would look them (and ~/.netrc) up in a worker
+    thread on every request, which costs more CPU than the request itself.
+    """
+    parts = urlsplit(base_url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
+
+
 def acquire_client(settings: ClientSettings) -> SharedSession:
     """The shared session for these settings on the running loop; pair with :func:`release_client`."""
     sessions = _sessions_of_this_loop()
@@ -84,13 +98,11 @@ def acquire_client(settings: ClientSettings) -> SharedSession:
                 sock_read=settings.read_timeout,
             ),
             headers={"User-Agent": settings.user_agent, "Accept": "application/json"},
-            # Honour HTTPS_PROXY and friends, as requests does for the sync transport.
-            trust_env=True,
         )
         # aiohttp resends an idempotent request once when a pooled connection turns out closed; our
         # retry policy (or the poller's schedule) decides about resending, so there is one retry layer.
         session._retry_connection = False
-        shared = sessions[settings.pool_key] = SharedSession(session)
+        shared = sessions[settings.pool_key] = SharedSession(session, proxy=_proxy_for(settings.base_url))
     shared.users += 1
     return shared
 
@@ -150,6 +162,7 @@ class AsyncTransport:
                     self._url(endpoint),
                     json=endpoint.json,
                     headers=self._headers,
+                    proxy=self._client.proxy,
                 ) as response,
             ):
                 body = await response.read()

@@ -60,11 +60,11 @@ MAX_PAUSE = 60.0
 #: Transient failures in a row, across the connection, after which all its polls pause.
 FAILURES_BEFORE_PAUSE = 3
 
-# Measured by benchmarks/list_crossover.py (figures in docs/deferrable.md): client CPU of one
-# GET computations/{id}, of one list request, and of each computation in a list, in the same units.
-SINGLE_GET_COST = 1.0
+# Client CPU in units of one GET computations/{id}, measured by benchmarks/list_crossover.py (figures in
+# docs/deferrable.md): a list request costs about one GET plus 0.13 GET per run in the capsule's history,
+# so the list pays off while the history is shorter than about 7.5 runs per wait.
 LIST_BASE_COST = 1.0
-LIST_ITEM_COST = 0.1
+LIST_ITEM_COST = 0.13
 
 COMPUTATION = "computation"
 DATA_ASSET = "data_asset"
@@ -76,7 +76,7 @@ def list_pays_off(waits: int, list_length: int | None) -> bool:
         return False
     if list_length is None:  # not seen yet: try it once, then decide on its length
         return True
-    return LIST_BASE_COST + list_length * LIST_ITEM_COST < waits * SINGLE_GET_COST
+    return LIST_BASE_COST + list_length * LIST_ITEM_COST < waits
 
 
 class Outcome(NamedTuple):

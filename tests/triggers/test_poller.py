@@ -248,3 +248,21 @@ async def test_ten_thousand_waits_started_and_cancelled_leave_nothing_behind(emu
     assert asyncio.all_tasks() == {asyncio.current_task()}
     assert not active_pollers()
     assert shared_client_count() == 0
+
+
+async def test_a_capsule_with_a_long_history_is_polled_run_by_run(emulator: Any) -> None:
+    history = [start_run(LONG) for _ in range(40)]
+    waited = history[:2]  # 2 waits, 40 runs in the list: one GET each costs less than the list
+    emulator.clear_requests()
+    tasks = [asyncio.create_task(event_of(trigger(c, poll_interval=0.1, capsule_id=LONG))) for c in waited]
+    await asyncio.sleep(1.0)
+    for computation_id in waited:
+        emulator.complete_computation(computation_id, "succeeded", exit_code=0)
+
+    events = await asyncio.gather(*tasks)
+
+    assert {e["status"] for e in events} == {"success"}
+    requests = emulator.requests()
+    lists = [r for r in requests if r["path"] == f"/api/v1/capsules/{LONG}/computations"]
+    assert len(lists) == 1  # tried once, then the waits went their own way
+    assert all(len(gets_by_id(requests)[c]) >= 5 for c in waited)
