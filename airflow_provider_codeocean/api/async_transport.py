@@ -19,10 +19,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import ssl
+import urllib.request
 import weakref
 from dataclasses import dataclass, field
 from typing import TypeVar
-import urllib.request
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
