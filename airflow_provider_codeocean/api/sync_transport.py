@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from typing import IO, Any, TypeVar, cast
 
 import requests
@@ -28,6 +30,7 @@ from airflow_provider_codeocean.errors import (
 T = TypeVar("T")
 
 CHUNK_SIZE = 1024 * 1024
+BODY_CHUNK_SIZE = 64 * 1024
 
 
 class SyncTransport:
@@ -44,19 +47,28 @@ class SyncTransport:
 
     def _send_once(self, endpoint: Endpoint[T]) -> T:
         settings = self._settings
+        # requests' read timeout bounds each wait for bytes, not the whole answer: read the body in
+        # chunks against a total deadline, so a server sending a byte at a time cannot hold the call.
+        deadline = time.monotonic() + settings.connect_timeout + settings.read_timeout
         try:
-            response = self._session.request(
+            with self._session.request(
                 endpoint.method,
                 settings.api_url + endpoint.path,
                 params=endpoint.params,
                 json=endpoint.json,
                 timeout=(settings.connect_timeout, settings.read_timeout),
-            )
+                stream=True,
+            ) as response:
+                body = bytearray()
+                for chunk in _chunks_as_they_arrive(response):
+                    body += chunk
+                    if time.monotonic() > deadline:
+                        raise no_answer(settings, endpoint)
         except requests.Timeout:
             raise no_answer(settings, endpoint) from None
         except requests.RequestException as exc:
             raise connection_failed(settings, endpoint, exc) from None
-        return decode(endpoint, response.status_code, response.headers, response.content)
+        return decode(endpoint, response.status_code, response.headers, bytes(body))
 
     def download(self, url: str, sink: IO[bytes], what: Endpoint[Any]) -> int:
         """Stream a signed URL into ``sink`` in chunks; returns the bytes written."""
@@ -86,6 +98,16 @@ class SyncTransport:
     def close(self) -> None:
         self._session.close()
         self._download_session.close()
+
+
+def _chunks_as_they_arrive(response: requests.Response) -> Iterator[bytes]:
+    # urllib3 2.3+ ``read1`` returns what one receive brought; ``iter_content`` waits for a full chunk.
+    read1 = getattr(response.raw, "read1", None)
+    if read1 is None:
+        yield from response.iter_content(BODY_CHUNK_SIZE)
+        return
+    while chunk := read1(BODY_CHUNK_SIZE, decode_content=True):
+        yield chunk
 
 
 def _new_session(settings: ClientSettings) -> requests.Session:

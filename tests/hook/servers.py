@@ -5,6 +5,8 @@ Each request it reads is answered by the next step of a script:
 * ``"hang"``: read the request and never answer (the socket stays open until the server stops, or for
   ``hang_for`` seconds), so the client's read timeout is what ends the call;
 * ``"reset"``: read the request, then close with SO_LINGER 0 so the client sees a connection reset;
+* ``"drip"``: answer 200 with a long JSON body, one byte every 0.2 s: each byte comes well within any
+  read timeout, so only a total deadline ends the call;
 * ``bytes``: a complete raw HTTP response, sent before closing the connection.
 
 When the script runs out, ``default`` answers. Every request line is recorded, so tests can count how
@@ -96,6 +98,9 @@ class RawServer:
             with contextlib.suppress(OSError):
                 conn.close()
             return
+        if step == "drip":
+            self._drip(conn)
+            return
         if step == "reset":
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             conn.close()
@@ -104,6 +109,18 @@ class RawServer:
         with contextlib.suppress(OSError):
             conn.sendall(step)
         conn.close()
+
+    def _drip(self, conn: socket.socket) -> None:
+        body = json.dumps({"id": "c1", "name": "x" * 500}).encode()
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        with contextlib.suppress(OSError):
+            conn.sendall(head.encode())
+            for byte in body:
+                if self._stop.wait(0.2):
+                    break
+                conn.sendall(bytes([byte]))
+        with contextlib.suppress(OSError):
+            conn.close()
 
 
 def _read_request(conn: socket.socket) -> str | None:

@@ -53,6 +53,20 @@ def test_a_server_that_never_answers_ends_in_a_timeout(
     assert server.requests == ["GET /api/v1/computations/c1"]
 
 
+def test_a_server_that_answers_a_byte_at_a_time_ends_in_a_timeout(
+    raw_server: Any, make_hook: Any, send: Any, sleeps: list[float]
+) -> None:
+    # Every byte arrives within the read timeout; the request's total deadline (connect + read) ends it.
+    server = raw_server(default="drip")
+    hook = make_hook(server.url, request_timeout=0.5, connect_timeout=0.5, retry_limit=0)
+
+    with pytest.raises(CodeOceanTimeoutError) as info:
+        send(hook, endpoints.get_computation("c1"))
+
+    assert info.value.transient and info.value.path == "/api/v1/computations/c1"
+    assert server.requests == ["GET /api/v1/computations/c1"]
+
+
 def test_a_timed_out_get_is_retried(raw_server: Any, make_hook: Any, send: Any, sleeps: list[float]) -> None:
     server = raw_server(["hang", "hang"], default=OK_COMPUTATION)
     hook = make_hook(server.url, request_timeout=0.3, retry_limit=2)
