@@ -53,6 +53,11 @@ def gets_by_id(requests: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, A
     return found
 
 
+async def within(*waits: Any) -> list[Any]:
+    """All the waits' results; a regression that loses a wait fails here instead of hanging the suite."""
+    return list(await asyncio.wait_for(asyncio.gather(*waits), timeout=300))
+
+
 async def wait_until_idle() -> None:
     """Let the pollers' closing tasks finish (bounded by a count of loop turns, not by time)."""
     for _ in range(1000):
@@ -81,7 +86,7 @@ async def test_two_thousand_waits_all_fire_with_the_right_outcome(emulator: Any)
         emulator.complete_computation(computation_id, "succeeded" if n % 2 else "failed", exit_code=0 if n % 2 else 2)
     completed = time.time()
 
-    events = await asyncio.wait_for(asyncio.gather(*tasks), timeout=300)
+    events = await within(*tasks)
 
     assert [e["computation_id"] for e in events] == ids
     assert [e["status"] for e in events] == ["success" if n % 2 else "failed" for n in range(2000)]
@@ -100,7 +105,7 @@ async def test_each_wait_is_polled_once_per_interval(emulator: Any) -> None:
     await asyncio.sleep(5 * poll)
     for computation_id in ids:
         emulator.complete_computation(computation_id, "succeeded", exit_code=0)
-    await asyncio.gather(*tasks)
+    await within(*tasks)
 
     for computation_id, requests in gets_by_id(emulator.requests()).items():
         times = [r["time"] for r in requests]
@@ -117,7 +122,7 @@ async def test_waits_on_one_computation_share_one_poll(emulator: Any) -> None:
     emulator.complete_computation(computation_id, "succeeded", exit_code=0)
     completed = time.time()
 
-    events = await asyncio.gather(*tasks)
+    events = await within(*tasks)
 
     assert {e["status"] for e in events} == {"success"}
     first = emulator.requests()[0]["time"]
@@ -134,7 +139,7 @@ async def test_waits_on_runs_of_one_capsule_share_its_list(emulator: Any) -> Non
     for computation_id in ids:
         emulator.complete_computation(computation_id, "succeeded", exit_code=0)
 
-    events = await asyncio.gather(*tasks)
+    events = await within(*tasks)
 
     assert {e["status"] for e in events} == {"success"}
     requests = emulator.requests()
@@ -158,7 +163,7 @@ async def test_one_429_with_retry_after_pauses_the_whole_connection_once(
     for computation_id in ids:
         emulator.complete_computation(computation_id, "succeeded", exit_code=0)
 
-    events = await asyncio.gather(*tasks)
+    events = await within(*tasks)
 
     assert {e["status"] for e in events} == {"success"}
     requests = emulator.requests()
@@ -191,7 +196,7 @@ async def test_connections_with_different_tokens_never_share_credentials(
     good = [start_run(SIMULATED) for _ in range(20)]
     bad = [start_run(SIMULATED) for _ in range(20)]
 
-    events = await asyncio.gather(
+    events = await within(
         *(event_of(trigger(c, conn_id="co_good", poll_interval=0.05)) for c in good),
         *(event_of(trigger(c, conn_id="co_bad", poll_interval=0.05)) for c in bad),
     )
@@ -228,7 +233,7 @@ async def test_a_rotated_token_is_picked_up_without_failing_the_wait(
     accepted["token"] = "cop_new"  # the server revokes the old token...
     use_token("cop_new")  # ...and the connection is updated
 
-    event = await task
+    (event,) = await within(task)
 
     assert event["status"] == "success"
 
@@ -259,7 +264,7 @@ async def test_a_capsule_with_a_long_history_is_polled_run_by_run(emulator: Any)
     for computation_id in waited:
         emulator.complete_computation(computation_id, "succeeded", exit_code=0)
 
-    events = await asyncio.gather(*tasks)
+    events = await within(*tasks)
 
     assert {e["status"] for e in events} == {"success"}
     requests = emulator.requests()
