@@ -271,3 +271,38 @@ async def test_a_capsule_with_a_long_history_is_polled_run_by_run(emulator: Any)
     lists = [r for r in requests if r["path"] == f"/api/v1/capsules/{LONG}/computations"]
     assert len(lists) == 1  # tried once, then the waits went their own way
     assert all(len(gets_by_id(requests)[c]) >= 5 for c in waited)
+
+
+async def test_the_connection_is_looked_up_again_after_its_ttl(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_codeocean.triggers import poller
+
+    monkeypatch.setattr(poller, "SETTINGS_TTL", 0.3)
+    seen: list[str] = []
+    finish = {"now": False}
+
+    def handler(request: Request) -> Response:
+        seen.append(request.headers.get("Authorization", ""))
+        state = "completed" if finish["now"] else "running"
+        body = {"id": "c1", "state": state, "end_status": "succeeded", "exit_code": 0}
+        return Response(json.dumps(body), 200, content_type="application/json")
+
+    httpserver.expect_request("/api/v1/computations/c1").respond_with_handler(handler)
+
+    def use_token(token: str) -> None:
+        conn = {"conn_type": "codeocean", "host": httpserver.url_for("/").rstrip("/"), "password": token}
+        monkeypatch.setenv("AIRFLOW_CONN_CO_TTL", json.dumps(conn))
+
+    use_token("cop_first")
+    task = asyncio.create_task(event_of(trigger("c1", conn_id="co_ttl", poll_interval=0.05)))
+    await wait_for(lambda: len(seen) >= 2)
+    use_token("cop_second")
+    new = "Basic " + base64.b64encode(b"cop_second:").decode()
+    await wait_for(lambda: new in seen)
+    finish["now"] = True
+
+    (event,) = await within(task)
+
+    assert event["status"] == "success"
+    assert seen[0] == "Basic " + base64.b64encode(b"cop_first:").decode()
