@@ -21,7 +21,7 @@ from airflow_provider_codeocean.errors import (
     CodeOceanError,
     error_details,
 )
-from airflow_provider_codeocean.triggers.poller import Group, Subscription, subscription
+from airflow_provider_codeocean.triggers.poller import Group, Outcome, Subscription, subscription
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
         yield event
 
     async def _wait(self, wait: Subscription) -> TriggerEvent:
-        failing_since: float | None = None
+        self._failing_since: float | None = None
         while True:
             outcome = await wait.next(timeout=self._until_deadline())
             if outcome is None:
@@ -117,29 +117,35 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
                 # is reported as finished rather than timed out (and never cancelled).
                 wait.poll_now()
                 outcome = await wait.next(timeout=FINAL_LOOK_TIMEOUT)
-            if outcome is None or outcome.error is None:
-                failing_since = None
-                if outcome is not None:
-                    event = self.terminal_event(outcome.item)
-                    if event is not None:
-                        return self._event(item=outcome.item, **event)
-                deadline_event = self._deadline_event()
-                if deadline_event is not None:
-                    return deadline_event
-                continue
-            exc = outcome.error
-            if not getattr(exc, "transient", False):
-                return self._event("error", _describe(self.conn_id, exc), **error_details(exc))
-            now = time.time()
-            failing_since = failing_since or now
-            if now - failing_since >= self.transient_grace:
-                return self._event(
-                    "error", f"Code Ocean API unavailable for {now - failing_since:.0f} s: {exc}", **error_details(exc)
-                )
-            log.warning("Polling %s %s failed, will retry: %s", self.id_key, self.resource_id, exc)
-            deadline_event = self._deadline_event()
-            if deadline_event is not None:
-                return deadline_event
+            # Judged in a call of its own: the polled item is not kept alive while the wait goes on
+            # (10,000 waits would hold 10,000 items between polls).
+            event = self._judge(outcome)
+            del outcome
+            if event is not None:
+                return event
+
+    def _judge(self, outcome: Outcome | None) -> TriggerEvent | None:
+        """The event this outcome (None: no answer before the deadline) calls for, or None to go on."""
+        if outcome is None or outcome.error is None:
+            self._failing_since = None
+            if outcome is not None:
+                event = self.terminal_event(outcome.item)
+                if event is not None:
+                    return self._event(item=outcome.item, **event)
+            return self._deadline_event()
+        exc = outcome.error
+        if not getattr(exc, "transient", False):
+            return self._event("error", _describe(self.conn_id, exc), **error_details(exc))
+        now = time.time()
+        self._failing_since = self._failing_since or now
+        if now - self._failing_since >= self.transient_grace:
+            return self._event(
+                "error",
+                f"Code Ocean API unavailable for {now - self._failing_since:.0f} s: {exc}",
+                **error_details(exc),
+            )
+        log.warning("Polling %s %s failed, will retry: %s", self.id_key, self.resource_id, exc)
+        return self._deadline_event()
 
     def _until_deadline(self) -> float | None:
         deadlines = [d for d in (self.execution_deadline, self.end_time) if d is not None]

@@ -17,8 +17,9 @@ the HTTP calls:
 * **Per-connection backoff.** A 429 or 503 pauses every poll of the connection for its
   ``Retry-After`` (or an exponential backoff), so 10,000 waits do not each hammer a throttled server.
 * **Schedule.** A wait's first poll is spread uniformly over its interval; after that each poll
-  starts one interval after the previous one started: never more often, and late only by what the
-  machine is behind.
+  starts one interval after the previous one started, rounded up to a tick of at most one second so
+  that polls due together share one wake-up of the loop: never more often than the interval, and
+  later only by the tick and by what the machine is behind.
 
 The poller holds no state beyond its subscribers: when the last one leaves, its scheduler and polls
 are cancelled and its HTTP session released.
@@ -30,6 +31,7 @@ import asyncio
 import heapq
 import itertools
 import logging
+import math
 import random
 import weakref
 from collections.abc import Coroutine, Iterator
@@ -57,6 +59,8 @@ log = logging.getLogger(__name__)
 SETTINGS_TTL = 300.0
 #: Longest pause of a whole connection after 429/503 without Retry-After, or repeated failures.
 MAX_PAUSE = 60.0
+#: Longest delay of a poll past its due time, so that polls due close together start together.
+MAX_TICK = 1.0
 #: Transient failures in a row, across the connection, after which all its polls pause.
 FAILURES_BEFORE_PAUSE = 3
 
@@ -271,8 +275,9 @@ class Poller:
                 await self._sleep_until(now + 3600)
                 continue
             due, _, watch = self._heap[0]
-            if max(due, self._paused_until) > now:
-                await self._sleep_until(max(due, self._paused_until))
+            start_at = _on_tick(max(due, self._paused_until), watch.interval)
+            if start_at > now:
+                await self._sleep_until(start_at)
                 continue
             heapq.heappop(self._heap)
             if self._watches.get(watch.key) is not watch or watch.due != due:
@@ -442,6 +447,14 @@ def _lookup_error(conn_id: str, exc: Exception) -> CodeOceanError:
         return CodeOceanConfigError(f"connection {conn_id!r} is not defined: create it, or fix the conn_id")
     # A secrets backend or database hiccup: worth another try on the next poll.
     return CodeOceanConnectionLookupError(f"connection {conn_id!r} could not be looked up: {type(exc).__name__}")
+
+
+def _on_tick(when: float, interval: float) -> float:
+    """``when`` rounded up to the poll tick: polls due within one tick start together, so the loop
+    wakes once per tick for all of them and their requests overlap (a request in a batch costs a third
+    of the CPU of a request alone), at most :data:`MAX_TICK` (or a twentieth of the interval) late."""
+    tick = min(MAX_TICK, interval / 20)
+    return math.ceil(when / tick) * tick
 
 
 def _backoff(failures: int) -> float:
