@@ -306,3 +306,27 @@ async def test_the_connection_is_looked_up_again_after_its_ttl(
 
     assert event["status"] == "success"
     assert seen[0] == "Basic " + base64.b64encode(b"cop_first:").decode()
+
+
+async def test_beyond_capacity_polls_slow_down_evenly_and_no_wait_is_lost(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_codeocean.api import async_transport
+
+    # 4 requests in flight, each held 50 ms by the server: about 80 polls/s for 200 waits that ask for
+    # 1,000 polls/s at a 0.2 s interval.
+    monkeypatch.setattr(async_transport, "MAX_IN_FLIGHT", 4)
+    ids = [start_run(LONG) for _ in range(200)]
+    emulator.add_fault("latency:0.05 method=GET path=/api/v1/computations/*")
+    emulator.clear_requests()
+    tasks = [asyncio.create_task(event_of(trigger(c, poll_interval=0.2))) for c in ids]
+    await wait_for(lambda: len(emulator.requests()) >= 600)  # about three polls per wait
+    for computation_id in ids:
+        emulator.complete_computation(computation_id, "succeeded", exit_code=0)
+
+    events = await within(*tasks)
+
+    assert [e["status"] for e in events] == ["success"] * 200
+    polls = [len(requests) for requests in gets_by_id(emulator.requests()).values()]
+    # Every wait got its turn: the schedule serves the most overdue first, so no wait starves.
+    assert len(polls) == 200 and max(polls) - min(polls) <= 2
