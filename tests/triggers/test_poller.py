@@ -151,14 +151,15 @@ async def test_waits_on_runs_of_one_capsule_share_its_list(emulator: Any) -> Non
     assert len(per_wait[stranger]) >= 1
 
 
+@pytest.mark.parametrize("status", [429, 503])
 async def test_one_429_with_retry_after_pauses_the_whole_connection_once(
-    emulator: Any, caplog: pytest.LogCaptureFixture
+    emulator: Any, caplog: pytest.LogCaptureFixture, status: int
 ) -> None:
     ids = [start_run(LONG) for _ in range(50)]
     tasks = [asyncio.create_task(event_of(trigger(c, poll_interval=0.1))) for c in ids]
     await wait_for(lambda: len(emulator.requests()) > 100)
-    emulator.add_fault("429 method=GET path=/api/v1/computations/* times=1 retry_after=1")
-    await wait_for(lambda: any(r["status"] == 429 for r in emulator.requests()))
+    emulator.add_fault(f"{status} method=GET path=/api/v1/computations/* times=1 retry_after=1")
+    await wait_for(lambda: any(r["status"] == status for r in emulator.requests()))
     await asyncio.sleep(1.5)
     for computation_id in ids:
         emulator.complete_computation(computation_id, "succeeded", exit_code=0)
@@ -167,7 +168,7 @@ async def test_one_429_with_retry_after_pauses_the_whole_connection_once(
 
     assert {e["status"] for e in events} == {"success"}
     requests = emulator.requests()
-    throttled = [r for r in requests if r["status"] == 429]
+    throttled = [r for r in requests if r["status"] == status]
     assert len(throttled) == 1
     refused_at = throttled[0]["time"]
     # Polls already under way may still land just after the 429; none starts during the pause.
