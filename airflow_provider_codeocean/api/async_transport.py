@@ -1,10 +1,10 @@
 """The asynchronous transport: aiohttp, one session per (event loop, Code Ocean address) shared by every
 hook and trigger that talks to it, so thousands of waiting triggers use one connection pool.
 
-Why aiohttp and not httpx: measured in the same harness (``benchmarks/triggerer_scale.py``, figures in
-``docs/deferrable.md``), a shared httpx client costs 0.6 ms of CPU per request with one request in flight
-and 1.8 ms with 32 (httpcore rescans its pool on every request), which alone exceeds what 10,000 waits
-at a 30 s poll may cost; a shared aiohttp session costs 0.1-0.2 ms and gets cheaper as requests overlap.
+Why aiohttp and not httpx: measured with ``benchmarks/shared_client_cpu.py`` (figures in
+``docs/deferrable.md``), a shared httpx client costs several times the CPU per request of a shared aiohttp
+session, and more as requests overlap (httpcore rescans its pool on every request), which alone would
+exceed what 10,000 waits at a 30 s poll may cost the triggerer.
 
 Requests in flight are bounded by a semaphore no larger than the connection pool, so a burst of polls
 waits in the semaphore's FIFO (O(1) per request) and never in the client's pool. Every request has a
