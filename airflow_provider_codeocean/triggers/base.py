@@ -104,9 +104,14 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # Leave the poller before yielding: the event is final, and the wait must not outlive it.
-        with subscription(self.conn_id, self.kind, self.resource_id, self.poll_interval, self.group()) as wait:
+        with subscription(
+            self.conn_id, self.kind, self.resource_id, self.poll_interval, self.group(), matters=self._is_news
+        ) as wait:
             event = await self._wait(wait)
         yield event
+
+    def _is_news(self, item: Any) -> bool:
+        return self.terminal_event(item) is not None
 
     async def _wait(self, wait: Subscription) -> TriggerEvent:
         self._failing_since: float | None = None
@@ -116,16 +121,20 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
                 # A deadline passed between polls: one last look, so a run that finished meanwhile
                 # is reported as finished rather than timed out (and never cancelled).
                 wait.poll_now()
-                outcome = await wait.next(timeout=FINAL_LOOK_TIMEOUT)
+                outcome = await wait.next(timeout=FINAL_LOOK_TIMEOUT, any_outcome=True)
             # Judged in a call of its own: the polled item is not kept alive while the wait goes on
             # (10,000 waits would hold 10,000 items between polls).
-            event = self._judge(outcome)
+            event = self._judge(outcome, wait.last_ok)
             del outcome
             if event is not None:
                 return event
 
-    def _judge(self, outcome: Outcome | None) -> TriggerEvent | None:
-        """The event this outcome (None: no answer before the deadline) calls for, or None to go on."""
+    def _judge(self, outcome: Outcome | None, last_ok: float | None) -> TriggerEvent | None:
+        """The event this outcome (None: no answer before the deadline) calls for, or None to go on.
+
+        ``last_ok`` is when a poll last answered: polls that found the item still going are not
+        delivered, so it is what ends a run of transient errors.
+        """
         if outcome is None or outcome.error is None:
             self._failing_since = None
             if outcome is not None:
@@ -137,7 +146,8 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
         if not getattr(exc, "transient", False):
             return self._event("error", _describe(self.conn_id, exc), **error_details(exc))
         now = time.time()
-        self._failing_since = self._failing_since or now
+        if self._failing_since is None or (last_ok is not None and last_ok > self._failing_since):
+            self._failing_since = now
         if now - self._failing_since >= self.transient_grace:
             return self._event(
                 "error",

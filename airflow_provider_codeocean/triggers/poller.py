@@ -33,8 +33,9 @@ import itertools
 import logging
 import math
 import random
+import time
 import weakref
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -100,15 +101,25 @@ class Group(NamedTuple):
 class Subscription:
     """One trigger's registration; :meth:`next` returns each outcome polled after the last one read."""
 
-    __slots__ = ("_pending", "_poller", "_waiter", "watch")
+    __slots__ = ("_matters", "_pending", "_poller", "_waiter", "_want_any", "last_ok", "watch")
 
-    def __init__(self, poller: Poller, watch: Watch) -> None:
+    def __init__(self, poller: Poller, watch: Watch, matters: Callable[[Any], bool] | None = None) -> None:
         self._poller = poller
         self.watch = watch
+        self._matters = matters
+        self._want_any = False
         self._pending: Outcome | None = None
         self._waiter: asyncio.Future[Outcome | None] | None = None
+        #: ``time.time()`` of the last poll that answered, delivered or not.
+        self.last_ok: float | None = None
 
     def deliver(self, outcome: Outcome) -> None:
+        if outcome.error is None:
+            self.last_ok = time.time()
+            # "Still running" wakes nobody: at 10,000 waits, waking each trigger on every poll would
+            # cost more than the polls themselves.
+            if self._matters is not None and not self._want_any and not self._matters(outcome.item):
+                return
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(outcome)
@@ -119,11 +130,12 @@ class Subscription:
         """Poll this item as soon as a slot is free (unless a poll of it is already under way)."""
         self._poller.poll_now(self.watch)
 
-    async def next(self, timeout: float | None = None) -> Outcome | None:
-        """The next outcome, or None when ``timeout`` seconds pass first."""
+    async def next(self, timeout: float | None = None, *, any_outcome: bool = False) -> Outcome | None:
+        """The next outcome that matters (or any, with ``any_outcome``), or None after ``timeout`` seconds."""
         if self._pending is not None:
             outcome, self._pending = self._pending, None
             return outcome
+        self._want_any = any_outcome
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Outcome | None] = loop.create_future()
         self._waiter = waiter
@@ -133,6 +145,7 @@ class Subscription:
             return await waiter
         finally:
             self._waiter = None
+            self._want_any = False
             if timer is not None:
                 timer.cancel()
 
@@ -169,6 +182,7 @@ class _GroupState:
     members: dict[str, Watch] = field(default_factory=dict)
     list_length: int | None = None
     in_flight: bool = False
+    next_due: float | None = None
 
 
 class Poller:
@@ -196,17 +210,30 @@ class Poller:
 
     # Subscribers
 
-    def subscribe(self, kind: str, resource_id: str, interval: float, group: Group | None) -> Subscription:
+    def subscribe(
+        self,
+        kind: str,
+        resource_id: str,
+        interval: float,
+        group: Group | None,
+        matters: Callable[[Any], bool] | None = None,
+    ) -> Subscription:
         watch = self._watches.get((kind, resource_id))
         if watch is None:
             watch = self._watches[(kind, resource_id)] = Watch(kind, resource_id, group, interval)
-            self._schedule(watch, self._loop.time() + random.uniform(0, interval))
+            now = self._loop.time()
+            first = now + random.uniform(0, interval)
             if group is not None:
-                self._groups.setdefault(group, _GroupState(group)).members[resource_id] = watch
+                state = self._groups.setdefault(group, _GroupState(group))
+                state.members[resource_id] = watch
+                # Join the group's cadence, so a newcomer does not call for a list request of its own.
+                if state.next_due is not None and now < state.next_due <= now + interval:
+                    first = state.next_due
+            self._schedule(watch, first)
         elif interval < watch.interval:
             watch.interval = interval
             self._schedule(watch, min(watch.due, self._loop.time() + interval))
-        subscription = Subscription(self, watch)
+        subscription = Subscription(self, watch, matters)
         watch.subscribers.append(subscription)
         if self._scheduler is None:
             self._scheduler = self._loop.create_task(self._run(), name=f"codeocean-poller-{self.conn_id}")
@@ -404,6 +431,7 @@ class Poller:
         finally:
             state.in_flight = False
         state.list_length = len(computations)
+        state.next_due = started + min((w.interval for w in state.members.values()), default=0.0)
         found = {c.id: c for c in computations}
         for watch in list(state.members.values()):
             computation = found.get(watch.resource_id)
@@ -413,7 +441,8 @@ class Poller:
                 self._schedule(watch, self._loop.time())
                 continue
             watch.failures = 0
-            self._next(watch, started)
+            # One cadence for the whole group: one list request per interval serves every member.
+            self._schedule(watch, state.next_due)
             watch.deliver(Outcome(item=computation))
 
     def _next(self, watch: Watch, started: float) -> None:
@@ -488,11 +517,20 @@ def active_pollers() -> dict[str, Poller]:
 
 @contextmanager
 def subscription(
-    conn_id: str, kind: str, resource_id: str, interval: float, group: Group | None = None
+    conn_id: str,
+    kind: str,
+    resource_id: str,
+    interval: float,
+    group: Group | None = None,
+    matters: Callable[[Any], bool] | None = None,
 ) -> Iterator[Subscription]:
-    """Register a wait with the connection's poller for the duration of the block."""
+    """Register a wait with the connection's poller for the duration of the block.
+
+    ``matters(item)`` says whether a polled item is news to the waiter (a terminal state); items for
+    which it is false only update :attr:`Subscription.last_ok`. Errors are always delivered.
+    """
     poller = poller_for(conn_id)
-    registered = poller.subscribe(kind, resource_id, interval, group)
+    registered = poller.subscribe(kind, resource_id, interval, group, matters)
     try:
         yield registered
     finally:
