@@ -256,7 +256,7 @@ class Poller:
 
     def poll_now(self, watch: Watch) -> None:
         if watch.due != float("inf") and self._watches.get(watch.key) is watch:
-            self._schedule(watch, self._loop.time())
+            self._schedule(watch, self._loop.time() - MAX_TICK)  # at once, not on the next tick
 
     @property
     def waits(self) -> int:
@@ -436,9 +436,10 @@ class Poller:
         for watch in list(state.members.values()):
             computation = found.get(watch.resource_id)
             if computation is None or computation.is_terminal:
-                # Missing (another user's run, a list that lags) or finished: its own GET decides.
+                # Missing (another user's run, a list that lags) or finished: its own GET decides,
+                # at once rather than on the next tick.
                 del state.members[watch.resource_id]
-                self._schedule(watch, self._loop.time())
+                self._schedule(watch, self._loop.time() - MAX_TICK)
                 continue
             watch.failures = 0
             # One cadence for the whole group: one list request per interval serves every member.
