@@ -164,6 +164,7 @@ class Watch:
     group: Group | None
     interval: float
     due: float = 0.0
+    urgent: bool = False
     failures: int = 0
     subscribers: list[Subscription] = field(default_factory=list)
 
@@ -256,7 +257,7 @@ class Poller:
 
     def poll_now(self, watch: Watch) -> None:
         if watch.due != float("inf") and self._watches.get(watch.key) is watch:
-            self._schedule(watch, self._loop.time() - MAX_TICK)  # at once, not on the next tick
+            self._schedule_now(watch)
 
     @property
     def waits(self) -> int:
@@ -276,8 +277,14 @@ class Poller:
 
     # Schedule
 
+    def _schedule_now(self, watch: Watch) -> None:
+        """Poll as soon as a slot is free, not on the next tick (someone is waiting for this answer)."""
+        self._schedule(watch, self._loop.time())
+        watch.urgent = True
+
     def _schedule(self, watch: Watch, due: float) -> None:
         watch.due = due
+        watch.urgent = False
         heapq.heappush(self._heap, (due, next(self._sequence), watch))
         wakeup = self._wakeup
         if wakeup is not None and self._heap[0][2] is watch:
@@ -302,10 +309,16 @@ class Poller:
                 await self._sleep_until(now + 3600)
                 continue
             due, _, watch = self._heap[0]
-            start_at = _on_tick(max(due, self._paused_until), watch.interval)
+            start_at = max(due, self._paused_until)
+            if not watch.urgent:
+                start_at = _on_tick(start_at, watch.interval)
             if start_at > now:
                 await self._sleep_until(start_at)
                 continue
+            # The next poll is due one interval after this one's tick, not after the moment the loop
+            # got round to it, so waits keep their cadence instead of slipping by a tick each time;
+            # a scheduler that is behind counts from now, so polls slow down rather than bunch up.
+            started = start_at if now - start_at <= MAX_TICK and not watch.urgent else now
             heapq.heappop(self._heap)
             if self._watches.get(watch.key) is not watch or watch.due != due:
                 continue  # ended, or rescheduled since this entry was pushed
@@ -321,10 +334,10 @@ class Poller:
                 if list_pays_off(len(state.members), state.list_length):
                     state.in_flight = True
                     await slots.acquire()
-                    self._start(self._poll_group(state, now))
+                    self._start(self._poll_group(state, started))
                     continue
             await slots.acquire()
-            self._start(self._poll_one(watch, now))
+            self._start(self._poll_one(watch, started))
 
     def _start(self, poll: Coroutine[Any, Any, None]) -> None:
         # The interval runs from this start, so a late poll delays only its own next one.
@@ -439,7 +452,7 @@ class Poller:
                 # Missing (another user's run, a list that lags) or finished: its own GET decides,
                 # at once rather than on the next tick.
                 del state.members[watch.resource_id]
-                self._schedule(watch, self._loop.time() - MAX_TICK)
+                self._schedule_now(watch)
                 continue
             watch.failures = 0
             # One cadence for the whole group: one list request per interval serves every member.

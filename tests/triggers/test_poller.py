@@ -147,7 +147,7 @@ async def test_waits_on_runs_of_one_capsule_share_its_list(emulator: Any) -> Non
     assert len(lists) >= 3
     per_wait = gets_by_id(requests)
     # Each run's own GET only confirms what the list showed finished.
-    assert all(len(per_wait[c]) == 1 for c in ids)
+    assert all(len(per_wait[c]) == 1 for c in ids), [len(per_wait[c]) for c in ids]
     assert len(per_wait[stranger]) >= 1
 
 
