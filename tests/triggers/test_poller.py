@@ -4,7 +4,6 @@ and that nothing outlives the waits."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
 import json
 import math
@@ -18,9 +17,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from airflow_provider_codeocean.api.async_transport import shared_client_count
+from airflow_provider_codeocean.api.async_transport import basic_auth, shared_client_count
 from airflow_provider_codeocean.triggers.computation import CodeOceanComputationTrigger
 from airflow_provider_codeocean.triggers.poller import active_pollers
+from tests.hook.util import set_connection
 from tests.operators.test_computation_support import (  # noqa: F401
     LONG,
     MISSING,
@@ -43,6 +43,12 @@ async def event_of(t: CodeOceanComputationTrigger) -> dict[str, Any]:
     assert len(events) == 1
     payload: dict[str, Any] = events[0]
     return payload
+
+
+def computation_c1(*, finished: bool) -> Response:
+    """A local server's answer for run ``c1``: succeeded once ``finished``, running before."""
+    body = {"id": "c1", "state": "completed" if finished else "running", "end_status": "succeeded", "exit_code": 0}
+    return Response(json.dumps(body), 200, content_type="application/json")
 
 
 def gets_by_id(requests: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -214,19 +220,15 @@ async def test_a_rotated_token_is_picked_up_without_failing_the_wait(
     polls = {"count": 0}
 
     def handler(request: Request) -> Response:
-        expected = "Basic " + base64.b64encode(f"{accepted['token']}:".encode()).decode()
-        if request.headers.get("Authorization") != expected:
+        if request.headers.get("Authorization") != basic_auth(accepted["token"]):
             return Response(json.dumps({"message": "invalid access token"}), 401)
         polls["count"] += 1
-        state = "completed" if polls["count"] >= 3 else "running"
-        body = {"id": "c1", "state": state, "end_status": "succeeded", "exit_code": 0}
-        return Response(json.dumps(body), 200, content_type="application/json")
+        return computation_c1(finished=polls["count"] >= 3)
 
     httpserver.expect_request("/api/v1/computations/c1").respond_with_handler(handler)
 
     def use_token(token: str) -> None:
-        conn = {"conn_type": "codeocean", "host": httpserver.url_for("/").rstrip("/"), "password": token}
-        monkeypatch.setenv("AIRFLOW_CONN_CO_ROTATING", json.dumps(conn))
+        set_connection(monkeypatch, httpserver.url_for("/").rstrip("/"), conn_id="co_rotating", token=token)
 
     use_token("cop_old")
     task = asyncio.create_task(event_of(trigger("c1", conn_id="co_rotating", poll_interval=0.05)))
@@ -285,28 +287,24 @@ async def test_the_connection_is_looked_up_again_after_its_ttl(
 
     def handler(request: Request) -> Response:
         seen.append(request.headers.get("Authorization", ""))
-        state = "completed" if finish["now"] else "running"
-        body = {"id": "c1", "state": state, "end_status": "succeeded", "exit_code": 0}
-        return Response(json.dumps(body), 200, content_type="application/json")
+        return computation_c1(finished=finish["now"])
 
     httpserver.expect_request("/api/v1/computations/c1").respond_with_handler(handler)
 
     def use_token(token: str) -> None:
-        conn = {"conn_type": "codeocean", "host": httpserver.url_for("/").rstrip("/"), "password": token}
-        monkeypatch.setenv("AIRFLOW_CONN_CO_TTL", json.dumps(conn))
+        set_connection(monkeypatch, httpserver.url_for("/").rstrip("/"), conn_id="co_ttl", token=token)
 
     use_token("cop_first")
     task = asyncio.create_task(event_of(trigger("c1", conn_id="co_ttl", poll_interval=0.05)))
     await wait_for(lambda: len(seen) >= 2)
     use_token("cop_second")
-    new = "Basic " + base64.b64encode(b"cop_second:").decode()
-    await wait_for(lambda: new in seen)
+    await wait_for(lambda: basic_auth("cop_second") in seen)
     finish["now"] = True
 
     (event,) = await within(task)
 
     assert event["status"] == "success"
-    assert seen[0] == "Basic " + base64.b64encode(b"cop_first:").decode()
+    assert seen[0] == basic_auth("cop_first")
 
 
 async def test_beyond_capacity_polls_slow_down_evenly_and_no_wait_is_lost(
