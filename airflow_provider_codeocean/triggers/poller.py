@@ -486,6 +486,7 @@ class Poller:
 def _lookup_error(conn_id: str, exc: Exception) -> CodeOceanError:
     if isinstance(exc, CodeOceanError):
         return exc
+    # By name: Airflow 2 and 3 define it in different modules, and common-compat 1.20 exports neither.
     if type(exc).__name__ == "AirflowNotFoundException":
         return CodeOceanConfigError(f"connection {conn_id!r} is not defined: create it, or fix the conn_id")
     # A secrets backend or database hiccup: worth another try on the next poll.

@@ -329,3 +329,13 @@ async def test_beyond_capacity_polls_slow_down_evenly_and_no_wait_is_lost(
     polls = [len(requests) for requests in gets_by_id(emulator.requests()).values()]
     # Every wait got its turn: the schedule serves the most overdue first, so no wait starves.
     assert len(polls) == 200 and max(polls) - min(polls) <= 2
+
+
+async def test_a_connection_that_does_not_exist_ends_the_wait_with_an_error(emulator: Any) -> None:
+    (event,) = await within(event_of(trigger(start_run(LONG), conn_id="co_nowhere", poll_interval=0.05)))
+
+    assert event["status"] == "error"
+    assert event["error_type"] == "CodeOceanConfigError"
+    assert "'co_nowhere' is not defined" in event["message"]
+    await wait_until_idle()
+    assert not active_pollers()
