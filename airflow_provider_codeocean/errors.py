@@ -13,6 +13,9 @@ from typing import Any
 class CodeOceanError(Exception):
     """Base class of every error raised by this provider about Code Ocean."""
 
+    #: Whether the same request may succeed if sent again later (429, 5xx, lost connections).
+    transient: bool = False
+
 
 class CodeOceanConfigError(CodeOceanError, ValueError):
     """The connection or an argument is invalid; the message says what to fix."""
@@ -26,9 +29,6 @@ class CodeOceanConnectionLookupError(CodeOceanError):
 
 class CodeOceanApiError(CodeOceanError):
     """Code Ocean answered with an error status."""
-
-    #: Whether the same request may succeed if sent again later.
-    transient = False
 
     def __init__(
         self,
