@@ -14,10 +14,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from airflow_provider_codeocean.testing.capsules import CapsuleConfigError
+from airflow_provider_codeocean.testing.backend.capsules import CapsuleConfigError
 from airflow_provider_codeocean.testing.config import BUILTIN_CAPSULES_DIR
 from airflow_provider_codeocean.testing.emulator import CodeOceanEmulator
-from airflow_provider_codeocean.testing.faults import FaultSpecError, parse_spec
+from airflow_provider_codeocean.testing.http.faults import FaultSpecError, parse_spec
 
 
 def build_parser() -> argparse.ArgumentParser:

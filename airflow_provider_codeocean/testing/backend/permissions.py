@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_codeocean.testing.config import EmulatorConfig
-from airflow_provider_codeocean.testing.protocol import JsonObject, bad_request
-from airflow_provider_codeocean.testing.validation import (
+from airflow_provider_codeocean.testing.backend.validation import (
     expect_list,
     expect_object,
     opt_bool,
     opt_enum,
     req_str,
 )
+from airflow_provider_codeocean.testing.config import EmulatorConfig
+from airflow_provider_codeocean.testing.http.messages import JsonObject, bad_request
 
 USER_ROLES = ("owner", "editor", "viewer")
 GROUP_ROLES = ("owner", "editor", "viewer", "discoverable")

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow_provider_codeocean.testing.files import list_folder
-from airflow_provider_codeocean.testing.protocol import (
-    JsonObject,
-    Request,
-    Response,
-    bad_request,
-    json_response,
-    no_content,
-    not_found,
-)
-from airflow_provider_codeocean.testing.router import RouteTable
-from airflow_provider_codeocean.testing.routes_files import signed_urls
-from airflow_provider_codeocean.testing.runner import RunPlan
-from airflow_provider_codeocean.testing.state import CapsuleRecord, Computation, now_epoch, run_name
-from airflow_provider_codeocean.testing.validation import (
+from airflow_provider_codeocean.testing.backend.backend import Backend
+from airflow_provider_codeocean.testing.backend.files import list_folder
+from airflow_provider_codeocean.testing.backend.runner import RunPlan
+from airflow_provider_codeocean.testing.backend.store import CapsuleRecord, Computation, now_epoch, run_name
+from airflow_provider_codeocean.testing.backend.validation import (
     check_mount,
     check_uuid,
     expect_list,
@@ -29,9 +19,17 @@ from airflow_provider_codeocean.testing.validation import (
     opt_str,
     req_str,
 )
-
-if TYPE_CHECKING:
-    from airflow_provider_codeocean.testing.app import App
+from airflow_provider_codeocean.testing.http.messages import (
+    JsonObject,
+    Request,
+    Response,
+    bad_request,
+    json_response,
+    no_content,
+    not_found,
+)
+from airflow_provider_codeocean.testing.routes import RouteTable
+from airflow_provider_codeocean.testing.routes.files import signed_urls
 
 RUN_FIELDS = (
     "capsule_id", "pipeline_id", "version", "resume_run_id", "nextflow_profile", "data_assets",
@@ -56,19 +54,19 @@ def _named(value: Any, where: str) -> list[tuple[str, str]]:
     return named
 
 
-def _target(app: App, body: JsonObject) -> CapsuleRecord:
+def _target(backend: Backend, body: JsonObject) -> CapsuleRecord:
     capsule_id = opt_str(body, "capsule_id", "body")
     pipeline_id = opt_str(body, "pipeline_id", "body")
     if (capsule_id is None) == (pipeline_id is None):
         raise bad_request("exactly one of capsule_id or pipeline_id is required")
     if pipeline_id is not None:
-        return app.store.capsule(check_uuid(pipeline_id, "pipeline_id"), "pipeline")
+        return backend.store.capsule(check_uuid(pipeline_id, "pipeline_id"), "pipeline")
     assert capsule_id is not None
     # Before platform 4.1 pipelines were run through capsule_id; the vendor's examples still do.
-    return app.store.capsule(check_uuid(capsule_id, "capsule_id"))
+    return backend.store.capsule(check_uuid(capsule_id, "capsule_id"))
 
 
-def _inputs(app: App, record: CapsuleRecord, value: Any) -> list[dict[str, str]]:
+def _inputs(backend: Backend, record: CapsuleRecord, value: Any) -> list[dict[str, str]]:
     if value is None:
         requested: list[Any] = []
     elif isinstance(value, dict):
@@ -85,10 +83,10 @@ def _inputs(app: App, record: CapsuleRecord, value: Any) -> list[dict[str, str]]
         if asset_id in seen_ids:
             raise bad_request(f"data asset {asset_id} is given more than once")
         seen_ids.add(asset_id)
-        asset = app.store.data_asset(asset_id)
+        asset = backend.store.data_asset(asset_id)
         mount = entry.get("mount")
         mount = asset.mount if mount is None else check_mount(mount, f"{where}.mount")
-        state = asset.state(app.now())
+        state = asset.state(backend.now())
         if state != "ready":
             raise bad_request(f"data asset {asset_id} is not ready (state {state})")
         for other_mount, other in list(inputs.items()):
@@ -137,17 +135,17 @@ def _param_labels(record: CapsuleRecord) -> tuple[list[str], dict[str, str]]:
     return ordered, by_param_name
 
 
-def run(app: App, request: Request, _: dict[str, str]) -> Response:
+def run(backend: Backend, request: Request, _: dict[str, str]) -> Response:
     body = expect_object(request.json(), "body", RUN_FIELDS)
-    record = _target(app, body)
+    record = _target(backend, body)
     version = opt_int(body, "version", "body")
     if version is not None and not record.spec.has_version(version):
         raise bad_request(f"{record.spec.kind} {record.spec.id} has no release version {version}")
     resume = opt_str(body, "resume_run_id", "body")
     if resume is not None:
-        app.store.computation(check_uuid(resume, "resume_run_id"))
+        backend.store.computation(check_uuid(resume, "resume_run_id"))
     profile = opt_str(body, "nextflow_profile", "body")
-    inputs = _inputs(app, record, body.get("data_assets"))
+    inputs = _inputs(backend, record, body.get("data_assets"))
     ordered = _string_list(body.get("parameters") or [], "parameters")
     named = _named(body.get("named_parameters") or [], "named_parameters")
     processes = _process_params(record, body.get("processes"))
@@ -175,14 +173,14 @@ def run(app: App, request: Request, _: dict[str, str]) -> Response:
             process_json.append(item)
     created = now_epoch()
     comp = Computation(
-        id=app.store.new_id(),
+        id=backend.store.new_id(),
         capsule_id=spec.id,
         kind=spec.kind,
         created=created,
         created_mono=time.monotonic(),
         name=run_name(created),
-        owner=app.config.owner_id,
-        owner_email=app.config.owner_email,
+        owner=backend.config.owner_id,
+        owner_email=backend.config.owner_email,
         data_assets=inputs,
         parameters=parameters,
         processes=process_json,
@@ -190,39 +188,39 @@ def run(app: App, request: Request, _: dict[str, str]) -> Response:
         version=version,
         simulate=spec.simulate,
     )
-    app.store.add_computation(comp)
+    backend.store.add_computation(comp)
     for item in inputs:
-        app.store.data_assets[item["id"]].last_used = created
+        backend.store.data_assets[item["id"]].last_used = created
     if spec.simulate is None:
         args = list(ordered)
         for name, value in named:
             args += [f"--{name}", value]
         mounts: list[tuple[str, Path]] = []
         for item in inputs:
-            folder = app.store.data_assets[item["id"]].folder
+            folder = backend.store.data_assets[item["id"]].folder
             if folder is not None:
                 mounts.append((item["mount"], folder))
-        app.runner.start(
+        backend.runner.start(
             comp,
             RunPlan(spec, args, mounts, list(processes.values()) if spec.kind == "pipeline" else None),
         )
-    return json_response(comp.to_json(app.now()))
+    return json_response(comp.to_json(backend.now()))
 
 
-def get(app: App, _: Request, params: dict[str, str]) -> Response:
-    comp = app.store.computation(params["computation_id"])
-    return json_response(comp.to_json(app.now()))
+def get(backend: Backend, _: Request, params: dict[str, str]) -> Response:
+    comp = backend.store.computation(params["computation_id"])
+    return json_response(comp.to_json(backend.now()))
 
 
-def delete(app: App, _: Request, params: dict[str, str]) -> Response:
-    comp = app.store.computation(params["computation_id"])
-    app.runner.stop(comp, delete=True)
-    app.store.remove_computation(comp)
+def delete(backend: Backend, _: Request, params: dict[str, str]) -> Response:
+    comp = backend.store.computation(params["computation_id"])
+    backend.runner.stop(comp, delete=True)
+    backend.store.remove_computation(comp)
     return no_content()
 
 
-def rename(app: App, request: Request, params: dict[str, str]) -> Response:
-    comp = app.store.computation(params["computation_id"])
+def rename(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+    comp = backend.store.computation(params["computation_id"])
     name = request.query_value("name")
     if name is None or not name.strip():
         raise bad_request("query parameter 'name' is required and must not be empty")
@@ -230,16 +228,16 @@ def rename(app: App, request: Request, params: dict[str, str]) -> Response:
     return no_content()
 
 
-def _results_root(app: App, comp: Computation) -> Path | None:
-    comp.advance(app.now())
-    return app.runner.materialize(comp)
+def _results_root(backend: Backend, comp: Computation) -> Path | None:
+    comp.advance(backend.now())
+    return backend.runner.materialize(comp)
 
 
-def list_results(app: App, request: Request, params: dict[str, str]) -> Response:
-    comp = app.store.computation(params["computation_id"])
+def list_results(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+    comp = backend.store.computation(params["computation_id"])
     body = expect_object(request.json(empty={}), "body", ("path",))
     path = opt_str(body, "path", "body") or ""
-    root = _results_root(app, comp)
+    root = _results_root(backend, comp)
     if root is None or not root.is_dir():
         if path.strip("/"):
             raise not_found(f"path '{path}' not found")
@@ -247,22 +245,22 @@ def list_results(app: App, request: Request, params: dict[str, str]) -> Response
     return json_response(list_folder(root, path))
 
 
-def _result_urls(app: App, request: Request, params: dict[str, str], *, legacy: bool) -> Response:
-    comp = app.store.computation(params["computation_id"])
-    return signed_urls(app, request, "computations", comp.id, _results_root(app, comp), legacy=legacy)
+def _result_urls(backend: Backend, request: Request, params: dict[str, str], *, legacy: bool) -> Response:
+    comp = backend.store.computation(params["computation_id"])
+    return signed_urls(backend, request, "computations", comp.id, _results_root(backend, comp), legacy=legacy)
 
 
-def result_urls(app: App, request: Request, params: dict[str, str]) -> Response:
-    return _result_urls(app, request, params, legacy=False)
+def result_urls(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+    return _result_urls(backend, request, params, legacy=False)
 
 
-def result_download_url(app: App, request: Request, params: dict[str, str]) -> Response:
+def result_download_url(backend: Backend, request: Request, params: dict[str, str]) -> Response:
     # Deprecated by Code Ocean ("supported until August 2026") but still served.
-    return _result_urls(app, request, params, legacy=True)
+    return _result_urls(backend, request, params, legacy=True)
 
 
-def workstation_only(app: App, _: Request, params: dict[str, str]) -> Response:
-    comp = app.store.computation(params["computation_id"])
+def workstation_only(backend: Backend, _: Request, params: dict[str, str]) -> Response:
+    comp = backend.store.computation(params["computation_id"])
     raise bad_request(f"computation {comp.id} is not a cloud workstation session")
 
 

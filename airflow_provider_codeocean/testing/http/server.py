@@ -17,9 +17,9 @@ import time
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
 
-from airflow_provider_codeocean.testing.faults import HTML_502, FaultInjector, FaultRule
-from airflow_provider_codeocean.testing.protocol import Request, Response, error_response
-from airflow_provider_codeocean.testing.request_log import RequestLog
+from airflow_provider_codeocean.testing.http.faults import HTML_502, FaultInjector, FaultRule
+from airflow_provider_codeocean.testing.http.messages import Request, Response, error_response
+from airflow_provider_codeocean.testing.http.request_log import RequestLog
 
 log = logging.getLogger(__name__)
 

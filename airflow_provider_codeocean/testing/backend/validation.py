@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from airflow_provider_codeocean.testing.protocol import ApiError, JsonObject, bad_request
+from airflow_provider_codeocean.testing.http.messages import ApiError, JsonObject, bad_request
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # Mounts become folder names under ../data/, so they must be one safe path segment: no "/", no "..",

@@ -5,23 +5,13 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow_provider_codeocean.testing import assets, custom_metadata, permissions, search
-from airflow_provider_codeocean.testing.files import clean_relative, list_folder
-from airflow_provider_codeocean.testing.protocol import (
-    ApiError,
-    JsonObject,
-    Request,
-    Response,
-    bad_request,
-    json_response,
-    no_content,
-)
-from airflow_provider_codeocean.testing.router import RouteTable
-from airflow_provider_codeocean.testing.routes_files import signed_urls
-from airflow_provider_codeocean.testing.state import DataAsset, now_epoch
-from airflow_provider_codeocean.testing.validation import (
+from airflow_provider_codeocean.testing.backend import assets, custom_metadata, permissions, search
+from airflow_provider_codeocean.testing.backend.backend import Backend
+from airflow_provider_codeocean.testing.backend.files import clean_relative, list_folder
+from airflow_provider_codeocean.testing.backend.store import DataAsset, now_epoch
+from airflow_provider_codeocean.testing.backend.validation import (
     check_mount,
     check_uuid,
     expect_list,
@@ -34,9 +24,17 @@ from airflow_provider_codeocean.testing.validation import (
     parse_bool_query,
     req_str,
 )
-
-if TYPE_CHECKING:
-    from airflow_provider_codeocean.testing.app import App
+from airflow_provider_codeocean.testing.http.messages import (
+    ApiError,
+    JsonObject,
+    Request,
+    Response,
+    bad_request,
+    json_response,
+    no_content,
+)
+from airflow_provider_codeocean.testing.routes import RouteTable
+from airflow_provider_codeocean.testing.routes.files import signed_urls
 
 API = "/api/v1/data_assets"
 CREATE_FIELDS = (
@@ -77,7 +75,7 @@ def _bucket_spec(value: Any, where: str, allowed: tuple[str, ...]) -> dict[str, 
     return {**entry, "bucket": bucket, "prefix": prefix}
 
 
-def _source(app: App, body: JsonObject) -> tuple[str, Any]:
+def _source(backend: Backend, body: JsonObject) -> tuple[str, Any]:
     """Which kind of source, and its validated spec. Everything a client can get wrong is a 400/404
     here, before state changes; what can only be known by trying (missing bucket) fails the asset."""
     source = body.get("source")
@@ -91,7 +89,7 @@ def _source(app: App, body: JsonObject) -> tuple[str, Any]:
         checked = [check_uuid(i, "data_asset_ids item") for i in id_list]
         if len(set(checked)) != len(checked):
             raise bad_request("data_asset_ids contains duplicates")
-        mounts = [app.store.data_asset(i).mount for i in checked]
+        mounts = [backend.store.data_asset(i).mount for i in checked]
         if len(set(mounts)) != len(mounts):
             raise bad_request("the combined data assets must have distinct mounts")
         return "combined", checked
@@ -111,10 +109,10 @@ def _source(app: App, body: JsonObject) -> tuple[str, Any]:
     path = opt_str(comp_entry, "path", "source.computation")
     if path:
         clean_relative(path)
-    return kind, {"computation": app.store.computation(comp_id), "path": path}
+    return kind, {"computation": backend.store.computation(comp_id), "path": path}
 
 
-def create(app: App, request: Request, _: dict[str, str]) -> Response:
+def create(backend: Backend, request: Request, _: dict[str, str]) -> Response:
     body = expect_object(request.json(), "body", CREATE_FIELDS)
     name = req_str(body, "name", "body")
     mount = check_mount(body.get("mount"), "mount") if body.get("mount") is not None else None
@@ -123,11 +121,11 @@ def create(app: App, request: Request, _: dict[str, str]) -> Response:
     tags = opt_str_list(body, "tags", "body") or []
     description = opt_str(body, "description", "body") or ""
     metadata = (
-        custom_metadata.validate(app.config.custom_metadata, body["custom_metadata"])
+        custom_metadata.validate(backend.config.custom_metadata, body["custom_metadata"])
         if body.get("custom_metadata") is not None
         else {}
     )
-    kind, spec = _source(app, body)
+    kind, spec = _source(backend, body)
     target = None
     if body.get("target") is not None:
         target_entry = expect_object(body["target"], "target", ("aws",))
@@ -140,15 +138,15 @@ def create(app: App, request: Request, _: dict[str, str]) -> Response:
         info = expect_object(body["results_info"], "results_info", RESULTS_INFO_FIELDS)
         opt_int(info, "version", "results_info")
     # Validated; from here on the asset exists, whatever its outcome.
-    asset_id = app.store.new_id()
-    folder = app.assets_root / asset_id
+    asset_id = backend.store.new_id()
+    folder = backend.assets_root / asset_id
     try:
         if kind == "computation":
-            built = assets.from_computation(app, spec["computation"], spec["path"], target, folder)
+            built = assets.from_computation(backend, spec["computation"], spec["path"], target, folder)
         elif kind in ("aws", "gcp"):
-            built = assets.from_bucket(app, kind, spec, folder)
+            built = assets.from_bucket(backend, kind, spec, folder)
         else:
-            built = assets.combined(app, spec, folder)
+            built = assets.combined(backend, spec, folder)
         outcome, reason = "ready", None
     except assets.BuildFailed as exc:
         shutil.rmtree(folder, ignore_errors=True)
@@ -164,8 +162,8 @@ def create(app: App, request: Request, _: dict[str, str]) -> Response:
         name=name,
         mount=mount,
         type=built.type,
-        owner=app.config.owner_id,
-        owner_email=app.config.owner_email,
+        owner=backend.config.owner_id,
+        owner_email=backend.config.owner_email,
         description=description,
         tags=tags,
         custom_metadata=metadata,
@@ -176,26 +174,26 @@ def create(app: App, request: Request, _: dict[str, str]) -> Response:
         contained=built.contained,
         app_parameters=built.app_parameters,
         nextflow_profile=built.nextflow_profile,
-        ready_at=time.monotonic() + app.config.asset_ready_delay,
+        ready_at=time.monotonic() + backend.config.asset_ready_delay,
         outcome=outcome,
         failure_reason=reason,
         files=files,
         size=size,
     )
-    app.store.add_data_asset(asset)
-    return json_response(asset.to_json(app.now()))
+    backend.store.add_data_asset(asset)
+    return json_response(asset.to_json(backend.now()))
 
 
-def _asset(app: App, params: dict[str, str]) -> DataAsset:
-    return app.store.data_asset(params["data_asset_id"])
+def _asset(backend: Backend, params: dict[str, str]) -> DataAsset:
+    return backend.store.data_asset(params["data_asset_id"])
 
 
-def get(app: App, _: Request, params: dict[str, str]) -> Response:
-    return json_response(_asset(app, params).to_json(app.now()))
+def get(backend: Backend, _: Request, params: dict[str, str]) -> Response:
+    return json_response(_asset(backend, params).to_json(backend.now()))
 
 
-def update(app: App, request: Request, params: dict[str, str]) -> Response:
-    asset = _asset(app, params)
+def update(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+    asset = _asset(backend, params)
     body = expect_object(request.json(), "body", UPDATE_FIELDS)
     # The SDK sends every unset field as null, so null means "leave unchanged".
     name = opt_str(body, "name", "body")
@@ -205,7 +203,7 @@ def update(app: App, request: Request, params: dict[str, str]) -> Response:
     tags = opt_str_list(body, "tags", "body")
     mount = check_mount(body["mount"], "mount") if body.get("mount") is not None else None
     metadata = (
-        custom_metadata.validate(app.config.custom_metadata, body["custom_metadata"])
+        custom_metadata.validate(backend.config.custom_metadata, body["custom_metadata"])
         if body.get("custom_metadata") is not None
         else None
     )
@@ -219,19 +217,19 @@ def update(app: App, request: Request, params: dict[str, str]) -> Response:
         asset.mount = mount
     if metadata is not None:
         asset.custom_metadata = metadata
-    return json_response(asset.to_json(app.now()))
+    return json_response(asset.to_json(backend.now()))
 
 
-def delete(app: App, _: Request, params: dict[str, str]) -> Response:
-    asset = _asset(app, params)
-    del app.store.data_assets[asset.id]
+def delete(backend: Backend, _: Request, params: dict[str, str]) -> Response:
+    asset = _asset(backend, params)
+    del backend.store.data_assets[asset.id]
     if asset.owns_folder and asset.folder is not None:
         shutil.rmtree(asset.folder, ignore_errors=True)
     return no_content()
 
 
-def archive(app: App, request: Request, params: dict[str, str]) -> Response:
-    asset = _asset(app, params)
+def archive(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+    asset = _asset(backend, params)
     asset.archived = parse_bool_query(request.query_value("archive"), "archive")
     return no_content()
 
@@ -253,11 +251,11 @@ def _searchable(asset: DataAsset) -> search.Searchable:
     )
 
 
-def search_assets(app: App, request: Request, _: dict[str, str]) -> Response:
+def search_assets(backend: Backend, request: Request, _: dict[str, str]) -> Response:
     body = expect_object(request.json(empty={}), "body", SEARCH_FIELDS)
     offset, limit = search.paging(body)
     groups = search.parse_query(opt_str(body, "query", "body"), QUERY_FIELDS)
-    metadata_keys = [f["name"] for f in app.config.custom_metadata.get("fields", [])]
+    metadata_keys = [f["name"] for f in backend.config.custom_metadata.get("fields", [])]
     filters = search.parse_filters(body, ("name", "description", "tags", *metadata_keys))
     asset_type = opt_enum(body, "type", "body", TYPES)
     ownership = opt_enum(body, "ownership", "body", ("private", "created", "shared"))
@@ -265,7 +263,7 @@ def search_assets(app: App, request: Request, _: dict[str, str]) -> Response:
     archived = bool(opt_bool(body, "archived", "body"))
     favorite = opt_bool(body, "favorite", "body")
     matches: list[DataAsset] = []
-    for asset in app.store.data_assets.values():
+    for asset in backend.store.data_assets.values():
         if asset.archived != archived or (favorite and not asset.favorite) or ownership == "shared":
             continue
         if asset_type is not None and asset.type != asset_type:
@@ -286,12 +284,12 @@ def search_assets(app: App, request: Request, _: dict[str, str]) -> Response:
         },
         "created",
     )
-    now = app.now()
+    now = backend.now()
     return json_response(search.page(ordered, offset, limit, lambda a: a.to_json(now)))
 
 
-def _files_root(app: App, asset: DataAsset) -> Path:
-    state = asset.state(app.now())
+def _files_root(backend: Backend, asset: DataAsset) -> Path:
+    state = asset.state(backend.now())
     if state != "ready" or asset.folder is None:
         raise bad_request(f"data asset {asset.id} is not ready (state {state})")
     if asset.external:
@@ -299,40 +297,40 @@ def _files_root(app: App, asset: DataAsset) -> Path:
     return asset.folder
 
 
-def list_files(app: App, request: Request, params: dict[str, str]) -> Response:
-    asset = _asset(app, params)
+def list_files(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+    asset = _asset(backend, params)
     body = expect_object(request.json(empty={}), "body", ("path",))
     path = opt_str(body, "path", "body") or ""
-    return json_response(list_folder(_files_root(app, asset), path))
+    return json_response(list_folder(_files_root(backend, asset), path))
 
 
-def file_urls(app: App, request: Request, params: dict[str, str]) -> Response:
-    asset = _asset(app, params)
-    return signed_urls(app, request, "data_assets", asset.id, _files_root(app, asset), legacy=False)
+def file_urls(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+    asset = _asset(backend, params)
+    return signed_urls(backend, request, "data_assets", asset.id, _files_root(backend, asset), legacy=False)
 
 
-def file_download_url(app: App, request: Request, params: dict[str, str]) -> Response:
-    asset = _asset(app, params)
-    return signed_urls(app, request, "data_assets", asset.id, _files_root(app, asset), legacy=True)
+def file_download_url(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+    asset = _asset(backend, params)
+    return signed_urls(backend, request, "data_assets", asset.id, _files_root(backend, asset), legacy=True)
 
 
-def get_permissions(app: App, _: Request, params: dict[str, str]) -> Response:
-    return json_response(permissions.current(_asset(app, params).permissions, app.config))
+def get_permissions(backend: Backend, _: Request, params: dict[str, str]) -> Response:
+    return json_response(permissions.current(_asset(backend, params).permissions, backend.config))
 
 
-def set_permissions(app: App, request: Request, params: dict[str, str]) -> Response:
-    asset = _asset(app, params)
-    asset.permissions = permissions.updated(asset.permissions, request.json(), app.config)
+def set_permissions(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+    asset = _asset(backend, params)
+    asset.permissions = permissions.updated(asset.permissions, request.json(), backend.config)
     return no_content()
 
 
-def transfer(app: App, _: Request, params: dict[str, str]) -> Response:
-    _asset(app, params)
+def transfer(backend: Backend, _: Request, params: dict[str, str]) -> Response:
+    _asset(backend, params)
     raise ApiError(403, "transferring data assets requires an admin; the emulator's token is not one")
 
 
-def get_custom_metadata(app: App, _: Request, __: dict[str, str]) -> Response:
-    return json_response(app.config.custom_metadata)
+def get_custom_metadata(backend: Backend, _: Request, __: dict[str, str]) -> Response:
+    return json_response(backend.config.custom_metadata)
 
 
 ROUTES: RouteTable = [

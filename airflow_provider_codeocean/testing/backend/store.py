@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_codeocean.testing.capsules import CapsuleSpec, SimulateSpec
-from airflow_provider_codeocean.testing.protocol import JsonObject, not_found
-from airflow_provider_codeocean.testing.validation import new_uuid
+from airflow_provider_codeocean.testing.backend.capsules import CapsuleSpec, SimulateSpec
+from airflow_provider_codeocean.testing.backend.validation import new_uuid
+from airflow_provider_codeocean.testing.http.messages import JsonObject, not_found
 
 TERMINAL = ("completed", "failed")
 

@@ -10,8 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from airflow_provider_codeocean.testing.protocol import JsonObject, bad_request
-from airflow_provider_codeocean.testing.validation import (
+from airflow_provider_codeocean.testing.backend.validation import (
     expect_list,
     expect_object,
     opt_bool,
@@ -19,6 +18,7 @@ from airflow_provider_codeocean.testing.validation import (
     opt_int,
     opt_str,
 )
+from airflow_provider_codeocean.testing.http.messages import JsonObject, bad_request
 
 T = TypeVar("T")
 MAX_LIMIT = 1000

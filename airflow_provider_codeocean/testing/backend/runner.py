@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_codeocean.testing.capsules import CapsuleSpec
-from airflow_provider_codeocean.testing.state import TERMINAL, Computation, Store
+from airflow_provider_codeocean.testing.backend.capsules import CapsuleSpec
+from airflow_provider_codeocean.testing.backend.store import TERMINAL, Computation, Store
 
 OUTPUT_FILE = "output"
 
