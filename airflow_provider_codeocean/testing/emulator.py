@@ -226,6 +226,20 @@ class CodeOceanEmulator:
                 return str(item["id"])
         raise KeyError(f"no capsule or pipeline named '{name}'")
 
+    def start_computation(
+        self, capsule_id: str | None = None, *, held: bool = False, min_duration: float = 0.0, **fields: Any
+    ) -> JsonObject:
+        """Start a run as ``POST /api/v1/computations`` would (``fields`` are its other body fields,
+        e.g. ``parameters=[...]`` or ``pipeline_id=...``), optionally held or with a minimum duration,
+        so a test can look at it before a fast capsule finishes."""
+        from airflow_provider_codeocean.testing.backend.runs import start_run
+
+        body = {"capsule_id": capsule_id, **fields} if capsule_id is not None else fields
+        backend = self.backend
+        with backend.store.lock:
+            comp = start_run(backend, body, held=held, min_duration=min_duration)
+            return comp.control_json(backend.now())
+
     def hold_computation(self, computation_id: str) -> None:
         self.backend.hold(computation_id)
 

@@ -27,7 +27,7 @@ from airflow_provider_codeocean.testing.http.faults import (
     parse_spec,
     rule_from_json,
 )
-from airflow_provider_codeocean.testing.http.messages import JsonObject, bad_request
+from airflow_provider_codeocean.testing.http.messages import ApiError, JsonObject, bad_request
 from airflow_provider_codeocean.testing.http.request_log import RequestLog
 
 DATA_ASSET_METADATA_FILE = "data_asset.json"
@@ -203,7 +203,7 @@ class Backend:
         with self.store.lock:
             now = self.now()
             return [
-                {**c.to_json(now), "capsule_id": c.capsule_id, "held": c.held}
+                c.control_json(now)
                 for c in self.store.computations.values()
                 if capsule_id is None or c.capsule_id == capsule_id
             ]
@@ -228,7 +228,9 @@ class Backend:
         with self.store.lock:
             comp = self.store.computation(computation_id)
             comp.advance(self.now())
-            comp.held = comp.state not in TERMINAL
+            if comp.state in TERMINAL:
+                raise ApiError(409, f"computation {comp.id} has already finished and cannot be held")
+            comp.held = True
 
     def release(self, computation_id: str) -> None:
         with self.store.lock:

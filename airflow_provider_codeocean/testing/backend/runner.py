@@ -107,7 +107,7 @@ class Runner:
             else:
                 script = self._prepare(comp, plan)
                 exit_code = self._spawn_and_wait(comp, plan, script, log_path)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: an argument Popen cannot pass (a NUL byte)
             with contextlib.suppress(OSError):
                 (comp.run_dir / "results").mkdir(parents=True, exist_ok=True)
                 with log_path.open("a") as log:
@@ -154,6 +154,9 @@ class Runner:
         with contextlib.suppress(OSError):
             if log_path.exists():
                 shutil.copyfile(log_path, results / OUTPUT_FILE)
+        remaining = comp.created_mono + comp.min_duration - time.monotonic()
+        if remaining > 0:
+            comp.cancel.wait(remaining)
         with self._store.lock:
             if comp.state in TERMINAL:
                 return  # force-completed meanwhile; its outcome stands

@@ -5,22 +5,15 @@ All of a run request is validated before anything changes, so a refused request 
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_codeocean.testing.backend import validation as validate
 from airflow_provider_codeocean.testing.backend.backend import Backend
 from airflow_provider_codeocean.testing.backend.runner import RunPlan
 from airflow_provider_codeocean.testing.backend.store import CapsuleRecord, Computation, now_epoch, run_name
-from airflow_provider_codeocean.testing.backend.validation import (
-    check_mount,
-    check_uuid,
-    expect_list,
-    expect_object,
-    opt_int,
-    opt_str,
-    req_str,
-)
 from airflow_provider_codeocean.testing.http.messages import JsonObject, bad_request
 
 RUN_FIELDS = (
@@ -29,32 +22,50 @@ RUN_FIELDS = (
 )  # fmt: skip
 
 
+# Code Ocean hands parameters to code/run as command-line arguments: a NUL byte cannot be one, and a
+# named parameter becomes "--NAME", so a name is one word. The size limit is the emulator's own
+# (Code Ocean publishes none), generous for any parameter and far below what argv can carry.
+PARAM_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+MAX_PARAMETER_BYTES = 64 * 1024
+
+
+def _parameter(value: str, where: str) -> str:
+    if "\x00" in value:
+        raise bad_request(f"{where} contains a NUL byte")
+    if len(value.encode()) > MAX_PARAMETER_BYTES:
+        raise bad_request(f"{where} is longer than {MAX_PARAMETER_BYTES} bytes")
+    return value
+
+
 def _string_list(value: Any, where: str) -> list[str]:
-    items = expect_list(value, where)
+    items = validate.expect_list(value, where)
     if not all(isinstance(item, str) for item in items):
         raise bad_request(f"{where} must be an array of strings")
-    return list(items)
+    return [_parameter(item, f"{where}[{index}]") for index, item in enumerate(items)]
 
 
 def _named(value: Any, where: str) -> list[tuple[str, str]]:
     named: list[tuple[str, str]] = []
-    for index, item in enumerate(expect_list(value, where)):
-        entry = expect_object(item, f"{where}[{index}]", ("param_name", "value"))
-        name = req_str(entry, "param_name", f"{where}[{index}]")
-        named.append((name, req_str(entry, "value", f"{where}[{index}]", allow_empty=True)))
+    for index, item in enumerate(validate.expect_list(value, where)):
+        entry = validate.expect_object(item, f"{where}[{index}]", ("param_name", "value"))
+        name = validate.req_str(entry, "param_name", f"{where}[{index}]")
+        if not PARAM_NAME_RE.match(name):
+            raise bad_request(f"{where}[{index}].param_name '{name[:50]}' is not a valid parameter name")
+        value_text = validate.req_str(entry, "value", f"{where}[{index}]", allow_empty=True)
+        named.append((name, _parameter(value_text, f"{where}[{index}].value")))
     return named
 
 
 def _target(backend: Backend, body: JsonObject) -> CapsuleRecord:
-    capsule_id = opt_str(body, "capsule_id", "body")
-    pipeline_id = opt_str(body, "pipeline_id", "body")
+    capsule_id = validate.opt_str(body, "capsule_id", "body")
+    pipeline_id = validate.opt_str(body, "pipeline_id", "body")
     if (capsule_id is None) == (pipeline_id is None):
         raise bad_request("exactly one of capsule_id or pipeline_id is required")
     if pipeline_id is not None:
-        return backend.store.capsule(check_uuid(pipeline_id, "pipeline_id"), "pipeline")
+        return backend.store.capsule(validate.check_uuid(pipeline_id, "pipeline_id"), "pipeline")
     assert capsule_id is not None
     # Before platform 4.1 pipelines were run through capsule_id; the vendor's examples still do.
-    return backend.store.capsule(check_uuid(capsule_id, "capsule_id"))
+    return backend.store.capsule(validate.check_uuid(capsule_id, "capsule_id"))
 
 
 def _inputs(backend: Backend, record: CapsuleRecord, value: Any) -> list[dict[str, str]]:
@@ -64,19 +75,19 @@ def _inputs(backend: Backend, record: CapsuleRecord, value: Any) -> list[dict[st
         # The vendor's Python example sends one {id, mount} object instead of an array.
         requested = [value]
     else:
-        requested = expect_list(value, "data_assets")
+        requested = validate.expect_list(value, "data_assets")
     inputs = {d["mount"]: dict(d) for d in record.attached}
     seen_ids: set[str] = set()
     for index, item in enumerate(requested):
         where = f"data_assets[{index}]"
-        entry = expect_object(item, where, ("id", "mount"))
-        asset_id = check_uuid(req_str(entry, "id", where), f"{where}.id")
+        entry = validate.expect_object(item, where, ("id", "mount"))
+        asset_id = validate.check_uuid(validate.req_str(entry, "id", where), f"{where}.id")
         if asset_id in seen_ids:
             raise bad_request(f"data asset {asset_id} is given more than once")
         seen_ids.add(asset_id)
         asset = backend.store.data_asset(asset_id)
         mount = entry.get("mount")
-        mount = asset.mount if mount is None else check_mount(mount, f"{where}.mount")
+        mount = asset.mount if mount is None else validate.check_mount(mount, f"{where}.mount")
         state = asset.state(backend.now())
         if state != "ready":
             raise bad_request(f"data asset {asset_id} is not ready (state {state})")
@@ -96,10 +107,10 @@ def _process_params(record: CapsuleRecord, value: Any) -> dict[str, JsonObject]:
         raise bad_request("processes can only be given when running a pipeline")
     known = {p["name"] for p in record.spec.processes}
     result: dict[str, JsonObject] = {}
-    for index, item in enumerate(expect_list(value, "processes")):
+    for index, item in enumerate(validate.expect_list(value, "processes")):
         where = f"processes[{index}]"
-        entry = expect_object(item, where, ("name", "parameters", "named_parameters"))
-        name = req_str(entry, "name", where)
+        entry = validate.expect_object(item, where, ("name", "parameters", "named_parameters"))
+        name = validate.req_str(entry, "name", where)
         if name not in known:
             raise bad_request(f"pipeline has no process named '{name}'")
         if name in result:
@@ -126,17 +137,24 @@ def _param_labels(record: CapsuleRecord) -> tuple[list[str], dict[str, str]]:
     return ordered, by_param_name
 
 
-def start_run(backend: Backend, request: Any) -> Computation:
-    """Validate a run request (the body of ``POST /computations``) and start the run."""
-    body = expect_object(request, "body", RUN_FIELDS)
+def start_run(backend: Backend, request: Any, *, held: bool = False, min_duration: float = 0.0) -> Computation:
+    """Validate a run request (the body of ``POST /computations``) and start the run.
+
+    ``held`` starts it held (it will not complete until released); ``min_duration`` keeps it from
+    completing sooner than that many seconds after it was created. Both serve tests whose capsule
+    would otherwise finish before they look at it.
+    """
+    if min_duration < 0:
+        raise bad_request("min_duration must be >= 0")
+    body = validate.expect_object(request, "body", RUN_FIELDS)
     record = _target(backend, body)
-    version = opt_int(body, "version", "body")
+    version = validate.opt_int(body, "version", "body")
     if version is not None and not record.spec.has_version(version):
         raise bad_request(f"{record.spec.kind} {record.spec.id} has no release version {version}")
-    resume = opt_str(body, "resume_run_id", "body")
+    resume = validate.opt_str(body, "resume_run_id", "body")
     if resume is not None:
-        backend.store.computation(check_uuid(resume, "resume_run_id"))
-    profile = opt_str(body, "nextflow_profile", "body")
+        backend.store.computation(validate.check_uuid(resume, "resume_run_id"))
+    profile = validate.opt_str(body, "nextflow_profile", "body")
     inputs = _inputs(backend, record, body.get("data_assets"))
     ordered = _string_list(body.get("parameters") or [], "parameters")
     named = _named(body.get("named_parameters") or [], "named_parameters")
@@ -179,6 +197,8 @@ def start_run(backend: Backend, request: Any) -> Computation:
         nextflow_profile=profile,
         version=version,
         simulate=spec.simulate,
+        held=held,
+        min_duration=min_duration,
     )
     backend.store.add_computation(comp)
     for item in inputs:

@@ -1,34 +1,15 @@
-"""``/api/v1/capsules`` and ``/api/v1/pipelines``: metadata, runs, backend panel, permissions, search."""
+"""``/api/v1/capsules`` and ``/api/v1/pipelines``: metadata, runs, app panel, permissions, search."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from airflow_provider_codeocean.testing.backend import permissions, search
-from airflow_provider_codeocean.testing.backend.backend import Backend
+from airflow_provider_codeocean.testing.backend import validation as validate
 from airflow_provider_codeocean.testing.backend.store import CapsuleRecord
-from airflow_provider_codeocean.testing.backend.validation import (
-    check_mount,
-    check_uuid,
-    expect_list,
-    expect_object,
-    opt_bool,
-    opt_enum,
-    opt_str,
-    parse_bool_query,
-    req_str,
-)
-from airflow_provider_codeocean.testing.http.messages import (
-    ApiError,
-    JsonObject,
-    Request,
-    Response,
-    bad_request,
-    json_response,
-    no_content,
-)
+from airflow_provider_codeocean.testing.http.messages import ApiError, JsonObject, bad_request
 from airflow_provider_codeocean.testing.http.router import Handler
-from airflow_provider_codeocean.testing.routes import RouteTable
+from airflow_provider_codeocean.testing.routes import Backend, Request, Response, RouteTable, json_response, no_content
 
 CAPSULE_QUERY_FIELDS = ("id", "name", "doi", "tag", "field", "affiliation", "journal", "article", "author")
 SEARCH_FIELDS = (*search.COMMON_FIELDS, "status")
@@ -100,20 +81,20 @@ def _for(kind: str | None) -> dict[str, Handler[Backend]]:
 
     def archive(backend: Backend, request: Request, params: dict[str, str]) -> Response:
         record = _record(backend, kind, params)
-        record.archived = parse_bool_query(request.query_value("archive"), "archive")
+        record.archived = validate.parse_bool_query(request.query_value("archive"), "archive")
         return no_content()
 
     def attach(backend: Backend, request: Request, params: dict[str, str]) -> Response:
         record = _record(backend, kind, params)
         wanted: list[dict[str, str]] = []
-        for index, item in enumerate(expect_list(request.json(), "body")):
-            entry = expect_object(item, f"body[{index}]", ("id", "mount"))
-            asset = backend.store.data_asset(check_uuid(req_str(entry, "id", f"body[{index}]"), "id"))
+        for index, item in enumerate(validate.expect_list(request.json(), "body")):
+            entry = validate.expect_object(item, f"body[{index}]", ("id", "mount"))
+            asset = backend.store.data_asset(validate.check_uuid(validate.req_str(entry, "id", f"body[{index}]"), "id"))
             mount = entry.get("mount")
             wanted.append(
                 {
                     "id": asset.id,
-                    "mount": asset.mount if mount is None else check_mount(mount, f"body[{index}].mount"),
+                    "mount": asset.mount if mount is None else validate.check_mount(mount, f"body[{index}].mount"),
                 }
             )
         results: list[dict[str, Any]] = []
@@ -128,10 +109,10 @@ def _for(kind: str | None) -> dict[str, Handler[Backend]]:
 
     def detach(backend: Backend, request: Request, params: dict[str, str]) -> Response:
         record = _record(backend, kind, params)
-        ids = expect_list(request.json(), "body")
+        ids = validate.expect_list(request.json(), "body")
         if not all(isinstance(i, str) for i in ids):
             raise bad_request("body must be an array of data asset ids")
-        drop = {check_uuid(i, "data asset id") for i in ids}
+        drop = {validate.check_uuid(i, "data asset id") for i in ids}
         record.attached = [a for a in record.attached if a["id"] not in drop]
         return no_content()
 
@@ -146,14 +127,14 @@ def _for(kind: str | None) -> dict[str, Handler[Backend]]:
         )
 
     def search_handler(backend: Backend, request: Request, _: dict[str, str]) -> Response:
-        body = expect_object(request.json(empty={}), "body", SEARCH_FIELDS)
+        body = validate.expect_object(request.json(empty={}), "body", SEARCH_FIELDS)
         offset, limit = search.paging(body)
-        groups = search.parse_query(opt_str(body, "query", "body"), CAPSULE_QUERY_FIELDS)
+        groups = search.parse_query(validate.opt_str(body, "query", "body"), CAPSULE_QUERY_FIELDS)
         filters = search.parse_filters(body, ("name", "description", "tags", "field"))
-        ownership = opt_enum(body, "ownership", "body", ("private", "created", "shared"))
-        status = opt_enum(body, "status", "body", ("release", "non_release"))
-        archived = bool(opt_bool(body, "archived", "body"))
-        favorite = bool(opt_bool(body, "favorite", "body"))
+        ownership = validate.opt_enum(body, "ownership", "body", ("private", "created", "shared"))
+        status = validate.opt_enum(body, "status", "body", ("release", "non_release"))
+        archived = bool(validate.opt_bool(body, "archived", "body"))
+        favorite = bool(validate.opt_bool(body, "favorite", "body"))
         matches = []
         for record in backend.store.capsules.values():
             spec = record.spec

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from airflow_provider_codeocean.testing.backend.backend import Backend
 from airflow_provider_codeocean.testing.backend.files import list_folder
 from airflow_provider_codeocean.testing.backend.runs import start_run
 from airflow_provider_codeocean.testing.backend.store import Computation
 from airflow_provider_codeocean.testing.backend.validation import expect_object, opt_str
-from airflow_provider_codeocean.testing.http.messages import (
-    Request,
-    Response,
-    bad_request,
-    json_response,
-    no_content,
-    not_found,
-)
-from airflow_provider_codeocean.testing.routes import RouteTable
+from airflow_provider_codeocean.testing.http.messages import bad_request, not_found
+from airflow_provider_codeocean.testing.routes import Backend, Request, Response, RouteTable, json_response, no_content
 from airflow_provider_codeocean.testing.routes.files import signed_urls
 
 API = "/api/v1"
@@ -85,14 +77,16 @@ def workstation_only(backend: Backend, _: Request, params: dict[str, str]) -> Re
     raise bad_request(f"computation {comp.id} is not a cloud workstation session")
 
 
+_ONE = f"{API}/computations/{{computation_id}}"
+
 ROUTES: RouteTable = [
     ("POST", f"{API}/computations", run),
-    ("GET", f"{API}/computations/{{computation_id}}", get),
-    ("DELETE", f"{API}/computations/{{computation_id}}", delete),
-    ("PATCH", f"{API}/computations/{{computation_id}}", rename),
-    ("POST", f"{API}/computations/{{computation_id}}/results", list_results),
-    ("GET", f"{API}/computations/{{computation_id}}/results/urls", result_urls),
-    ("GET", f"{API}/computations/{{computation_id}}/results/download_url", result_download_url),
-    ("POST", f"{API}/computations/{{computation_id}}/data_assets", workstation_only),
-    ("DELETE", f"{API}/computations/{{computation_id}}/data_assets", workstation_only),
+    ("GET", _ONE, get),
+    ("DELETE", _ONE, delete),
+    ("PATCH", _ONE, rename),
+    ("POST", f"{_ONE}/results", list_results),
+    ("GET", f"{_ONE}/results/urls", result_urls),
+    ("GET", f"{_ONE}/results/download_url", result_download_url),
+    # Attaching data assets to a running computation is for cloud workstations only.
+    *[(method, f"{_ONE}/data_assets", workstation_only) for method in ("POST", "DELETE")],
 ]

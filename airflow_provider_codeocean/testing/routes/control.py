@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from airflow_provider_codeocean.testing.backend.backend import Backend
-from airflow_provider_codeocean.testing.backend.validation import (
-    check_uuid,
-    expect_object,
-    opt_enum,
-    opt_int,
-    opt_str,
-)
-from airflow_provider_codeocean.testing.http.messages import Request, Response, bad_request, json_response
-from airflow_provider_codeocean.testing.routes import RouteTable
+from typing import Any
+
+from airflow_provider_codeocean.testing.backend import validation as validate
+from airflow_provider_codeocean.testing.backend.runs import RUN_FIELDS, start_run
+from airflow_provider_codeocean.testing.http.messages import bad_request
+from airflow_provider_codeocean.testing.routes import Backend, Request, Response, RouteTable, json_response
 
 BASE = "/_emulator"
 
@@ -55,7 +51,7 @@ def _requests_clear(backend: Backend, _: Request, __: dict[str, str]) -> Respons
 
 def _capsule_filter(request: Request) -> str | None:
     value = request.query_value("capsule_id")
-    return None if value is None else check_uuid(value, "capsule_id")
+    return None if value is None else validate.check_uuid(value, "capsule_id")
 
 
 def _counts(backend: Backend, request: Request, __: dict[str, str]) -> Response:
@@ -71,6 +67,17 @@ def _reset(backend: Backend, _: Request, __: dict[str, str]) -> Response:
     return json_response({"status": "reset"})
 
 
+def _start(backend: Backend, request: Request, _: dict[str, str]) -> Response:
+    body = dict(validate.expect_object(request.json(), "body", (*RUN_FIELDS, "held", "min_duration")))
+    options: dict[str, Any] = {key: body.pop(key) for key in ("held", "min_duration") if key in body}
+    held = validate.opt_bool(options, "held", "body") or False
+    min_duration = options.get("min_duration") or 0
+    if isinstance(min_duration, bool) or not isinstance(min_duration, (int, float)):
+        raise bad_request("body.min_duration must be a number of seconds")
+    comp = start_run(backend, body, held=held, min_duration=float(min_duration))
+    return json_response(comp.control_json(backend.now()))
+
+
 def _hold(backend: Backend, _: Request, params: dict[str, str]) -> Response:
     backend.hold(params["computation_id"])
     return json_response({"status": "held"})
@@ -82,9 +89,9 @@ def _release(backend: Backend, _: Request, params: dict[str, str]) -> Response:
 
 
 def _complete(backend: Backend, request: Request, params: dict[str, str]) -> Response:
-    body = expect_object(request.json(empty={}), "body", ("end_status", "exit_code"))
-    end_status = opt_enum(body, "end_status", "body", ("succeeded", "failed", "stopped")) or "succeeded"
-    backend.complete(params["computation_id"], end_status, opt_int(body, "exit_code", "body"))
+    body = validate.expect_object(request.json(empty={}), "body", ("end_status", "exit_code"))
+    end_status = validate.opt_enum(body, "end_status", "body", ("succeeded", "failed", "stopped")) or "succeeded"
+    backend.complete(params["computation_id"], end_status, validate.opt_int(body, "exit_code", "body"))
     return json_response({"status": "completed"})
 
 
@@ -94,13 +101,21 @@ def _stop(backend: Backend, _: Request, params: dict[str, str]) -> Response:
 
 
 def _asset_state(backend: Backend, request: Request, params: dict[str, str]) -> Response:
-    body = expect_object(request.json(), "body", ("state", "failure_reason"))
+    body = validate.expect_object(request.json(), "body", ("state", "failure_reason"))
     backend.set_data_asset_state(
-        params["data_asset_id"], opt_str(body, "state", "body"), opt_str(body, "failure_reason", "body")
+        params["data_asset_id"],
+        validate.opt_str(body, "state", "body"),
+        validate.opt_str(body, "failure_reason", "body"),
     )
     return json_response({"status": "ok"})
 
 
+_COMPUTATION = f"{BASE}/computations/{{computation_id}}"
+
+_ACTIONS: RouteTable = [
+    ("POST", f"{_COMPUTATION}/{action}", handler)
+    for action, handler in (("hold", _hold), ("release", _release), ("complete", _complete), ("stop", _stop))
+]
 ROUTES: RouteTable = [
     ("GET", f"{BASE}/health", _health),
     ("GET", f"{BASE}/capsules", _capsules),
@@ -111,10 +126,8 @@ ROUTES: RouteTable = [
     ("DELETE", f"{BASE}/requests", _requests_clear),
     ("GET", f"{BASE}/counts", _counts),
     ("GET", f"{BASE}/computations", _computations),
+    ("POST", f"{BASE}/computations", _start),
     ("POST", f"{BASE}/reset", _reset),
-    ("POST", f"{BASE}/computations/{{computation_id}}/hold", _hold),
-    ("POST", f"{BASE}/computations/{{computation_id}}/release", _release),
-    ("POST", f"{BASE}/computations/{{computation_id}}/complete", _complete),
-    ("POST", f"{BASE}/computations/{{computation_id}}/stop", _stop),
     ("POST", f"{BASE}/data_assets/{{data_asset_id}}/state", _asset_state),
+    *_ACTIONS,
 ]

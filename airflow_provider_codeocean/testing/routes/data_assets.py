@@ -8,32 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_codeocean.testing.backend import assets, custom_metadata, permissions, search
-from airflow_provider_codeocean.testing.backend.backend import Backend
+from airflow_provider_codeocean.testing.backend import validation as validate
 from airflow_provider_codeocean.testing.backend.files import clean_relative, list_folder
 from airflow_provider_codeocean.testing.backend.store import DataAsset, now_epoch
-from airflow_provider_codeocean.testing.backend.validation import (
-    check_mount,
-    check_uuid,
-    expect_list,
-    expect_object,
-    opt_bool,
-    opt_enum,
-    opt_int,
-    opt_str,
-    opt_str_list,
-    parse_bool_query,
-    req_str,
-)
-from airflow_provider_codeocean.testing.http.messages import (
-    ApiError,
-    JsonObject,
-    Request,
-    Response,
-    bad_request,
-    json_response,
-    no_content,
-)
-from airflow_provider_codeocean.testing.routes import RouteTable
+from airflow_provider_codeocean.testing.http.messages import ApiError, JsonObject, bad_request
+from airflow_provider_codeocean.testing.routes import Backend, Request, Response, RouteTable, json_response, no_content
 from airflow_provider_codeocean.testing.routes.files import signed_urls
 
 API = "/api/v1/data_assets"
@@ -60,18 +39,18 @@ def _bucket_name(value: str, where: str) -> str:
 
 
 def _bucket_spec(value: Any, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-    entry = expect_object(value, where, allowed)
-    bucket = _bucket_name(req_str(entry, "bucket", where), f"{where}.bucket")
-    prefix = opt_str(entry, "prefix", where)
+    entry = validate.expect_object(value, where, allowed)
+    bucket = _bucket_name(validate.req_str(entry, "bucket", where), f"{where}.bucket")
+    prefix = validate.opt_str(entry, "prefix", where)
     if prefix:
         clean_relative(prefix)
     for key in allowed:
         if key in ("bucket", "prefix"):
             continue
         if key in ("keep_on_external_storage", "public", "use_input_bucket"):
-            opt_bool(entry, key, where)
+            validate.opt_bool(entry, key, where)
         else:
-            opt_str(entry, key, where)
+            validate.opt_str(entry, key, where)
     return {**entry, "bucket": bucket, "prefix": prefix}
 
 
@@ -83,17 +62,17 @@ def _source(backend: Backend, body: JsonObject) -> tuple[str, Any]:
     if (source is None) == (ids is None):
         raise bad_request("exactly one of source or data_asset_ids is required")
     if ids is not None:
-        id_list = expect_list(ids, "data_asset_ids")
+        id_list = validate.expect_list(ids, "data_asset_ids")
         if not id_list or not all(isinstance(i, str) for i in id_list):
             raise bad_request("data_asset_ids must be a non-empty array of ids")
-        checked = [check_uuid(i, "data_asset_ids item") for i in id_list]
+        checked = [validate.check_uuid(i, "data_asset_ids item") for i in id_list]
         if len(set(checked)) != len(checked):
             raise bad_request("data_asset_ids contains duplicates")
         mounts = [backend.store.data_asset(i).mount for i in checked]
         if len(set(mounts)) != len(mounts):
             raise bad_request("the combined data assets must have distinct mounts")
         return "combined", checked
-    entry = expect_object(source, "source", ("aws", "gcp", "computation", "cloud_workstation"))
+    entry = validate.expect_object(source, "source", ("aws", "gcp", "computation", "cloud_workstation"))
     given = [k for k, v in entry.items() if v is not None]
     if len(given) != 1:
         raise bad_request("source needs exactly one of aws, gcp, computation or cloud_workstation")
@@ -104,22 +83,22 @@ def _source(backend: Backend, body: JsonObject) -> tuple[str, Any]:
         return kind, _bucket_spec(entry["aws"], "source.aws", AWS_FIELDS)
     if kind == "gcp":
         return kind, _bucket_spec(entry["gcp"], "source.gcp", GCP_FIELDS)
-    comp_entry = expect_object(entry["computation"], "source.computation", ("id", "path"))
-    comp_id = check_uuid(req_str(comp_entry, "id", "source.computation"), "source.computation.id")
-    path = opt_str(comp_entry, "path", "source.computation")
+    comp_entry = validate.expect_object(entry["computation"], "source.computation", ("id", "path"))
+    comp_id = validate.check_uuid(validate.req_str(comp_entry, "id", "source.computation"), "source.computation.id")
+    path = validate.opt_str(comp_entry, "path", "source.computation")
     if path:
         clean_relative(path)
     return kind, {"computation": backend.store.computation(comp_id), "path": path}
 
 
 def create(backend: Backend, request: Request, _: dict[str, str]) -> Response:
-    body = expect_object(request.json(), "body", CREATE_FIELDS)
-    name = req_str(body, "name", "body")
-    mount = check_mount(body.get("mount"), "mount") if body.get("mount") is not None else None
+    body = validate.expect_object(request.json(), "body", CREATE_FIELDS)
+    name = validate.req_str(body, "name", "body")
+    mount = validate.check_mount(body.get("mount"), "mount") if body.get("mount") is not None else None
     if mount is None:
         raise bad_request("body.mount is required")
-    tags = opt_str_list(body, "tags", "body") or []
-    description = opt_str(body, "description", "body") or ""
+    tags = validate.opt_str_list(body, "tags", "body") or []
+    description = validate.opt_str(body, "description", "body") or ""
     metadata = (
         custom_metadata.validate(backend.config.custom_metadata, body["custom_metadata"])
         if body.get("custom_metadata") is not None
@@ -128,15 +107,15 @@ def create(backend: Backend, request: Request, _: dict[str, str]) -> Response:
     kind, spec = _source(backend, body)
     target = None
     if body.get("target") is not None:
-        target_entry = expect_object(body["target"], "target", ("aws",))
+        target_entry = validate.expect_object(body["target"], "target", ("aws",))
         if target_entry.get("aws") is None:
             raise bad_request("target.aws is required")
         target = _bucket_spec(target_entry["aws"], "target.aws", ("bucket", "prefix", "endpoint_name"))
         if kind != "computation":
             raise bad_request("target is only supported with a computation source")
     if body.get("results_info") is not None:
-        info = expect_object(body["results_info"], "results_info", RESULTS_INFO_FIELDS)
-        opt_int(info, "version", "results_info")
+        info = validate.expect_object(body["results_info"], "results_info", RESULTS_INFO_FIELDS)
+        validate.opt_int(info, "version", "results_info")
     # Validated; from here on the asset exists, whatever its outcome.
     asset_id = backend.store.new_id()
     folder = backend.assets_root / asset_id
@@ -194,14 +173,14 @@ def get(backend: Backend, _: Request, params: dict[str, str]) -> Response:
 
 def update(backend: Backend, request: Request, params: dict[str, str]) -> Response:
     asset = _asset(backend, params)
-    body = expect_object(request.json(), "body", UPDATE_FIELDS)
+    body = validate.expect_object(request.json(), "body", UPDATE_FIELDS)
     # The SDK sends every unset field as null, so null means "leave unchanged".
-    name = opt_str(body, "name", "body")
+    name = validate.opt_str(body, "name", "body")
     if name is not None and not name.strip():
         raise bad_request("body.name must not be empty")
-    description = opt_str(body, "description", "body")
-    tags = opt_str_list(body, "tags", "body")
-    mount = check_mount(body["mount"], "mount") if body.get("mount") is not None else None
+    description = validate.opt_str(body, "description", "body")
+    tags = validate.opt_str_list(body, "tags", "body")
+    mount = validate.check_mount(body["mount"], "mount") if body.get("mount") is not None else None
     metadata = (
         custom_metadata.validate(backend.config.custom_metadata, body["custom_metadata"])
         if body.get("custom_metadata") is not None
@@ -230,7 +209,7 @@ def delete(backend: Backend, _: Request, params: dict[str, str]) -> Response:
 
 def archive(backend: Backend, request: Request, params: dict[str, str]) -> Response:
     asset = _asset(backend, params)
-    asset.archived = parse_bool_query(request.query_value("archive"), "archive")
+    asset.archived = validate.parse_bool_query(request.query_value("archive"), "archive")
     return no_content()
 
 
@@ -252,16 +231,16 @@ def _searchable(asset: DataAsset) -> search.Searchable:
 
 
 def search_assets(backend: Backend, request: Request, _: dict[str, str]) -> Response:
-    body = expect_object(request.json(empty={}), "body", SEARCH_FIELDS)
+    body = validate.expect_object(request.json(empty={}), "body", SEARCH_FIELDS)
     offset, limit = search.paging(body)
-    groups = search.parse_query(opt_str(body, "query", "body"), QUERY_FIELDS)
+    groups = search.parse_query(validate.opt_str(body, "query", "body"), QUERY_FIELDS)
     metadata_keys = [f["name"] for f in backend.config.custom_metadata.get("fields", [])]
     filters = search.parse_filters(body, ("name", "description", "tags", *metadata_keys))
-    asset_type = opt_enum(body, "type", "body", TYPES)
-    ownership = opt_enum(body, "ownership", "body", ("private", "created", "shared"))
-    origin = opt_enum(body, "origin", "body", ("internal", "external"))
-    archived = bool(opt_bool(body, "archived", "body"))
-    favorite = opt_bool(body, "favorite", "body")
+    asset_type = validate.opt_enum(body, "type", "body", TYPES)
+    ownership = validate.opt_enum(body, "ownership", "body", ("private", "created", "shared"))
+    origin = validate.opt_enum(body, "origin", "body", ("internal", "external"))
+    archived = bool(validate.opt_bool(body, "archived", "body"))
+    favorite = validate.opt_bool(body, "favorite", "body")
     matches: list[DataAsset] = []
     for asset in backend.store.data_assets.values():
         if asset.archived != archived or (favorite and not asset.favorite) or ownership == "shared":
@@ -299,8 +278,8 @@ def _files_root(backend: Backend, asset: DataAsset) -> Path:
 
 def list_files(backend: Backend, request: Request, params: dict[str, str]) -> Response:
     asset = _asset(backend, params)
-    body = expect_object(request.json(empty={}), "body", ("path",))
-    path = opt_str(body, "path", "body") or ""
+    body = validate.expect_object(request.json(empty={}), "body", ("path",))
+    path = validate.opt_str(body, "path", "body") or ""
     return json_response(list_folder(_files_root(backend, asset), path))
 
 

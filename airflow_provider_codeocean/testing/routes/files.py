@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from airflow_provider_codeocean.testing.backend.backend import Backend
 from airflow_provider_codeocean.testing.backend.files import file_response, file_target
-from airflow_provider_codeocean.testing.http.messages import Request, Response, bad_request, json_response, not_found
-from airflow_provider_codeocean.testing.routes import RouteTable
+from airflow_provider_codeocean.testing.http.messages import bad_request, not_found
+from airflow_provider_codeocean.testing.routes import Backend, Request, Response, RouteTable, json_response
 
 
 def signed_urls(

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import html
 
-from airflow_provider_codeocean.testing.backend.backend import Backend
-from airflow_provider_codeocean.testing.http.messages import Request, Response
-from airflow_provider_codeocean.testing.routes import RouteTable
+from airflow_provider_codeocean.testing.routes import Backend, Request, Response, RouteTable
 
 _PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title></head>
