@@ -74,7 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def on_ready(url: str) -> None:
         print(url, flush=True)
-        print(f"codeocean-emulator: serving {url} (token {args.token!r}); stop with Ctrl-C", file=sys.stderr)
+        # Never the token: terminal output ends up in CI logs.
+        print(f"codeocean-emulator: serving {url}; stop with Ctrl-C", file=sys.stderr)
 
     async def run() -> None:
         loop = asyncio.get_running_loop()

@@ -55,7 +55,8 @@ class Backend:
             self._tmp = tempfile.TemporaryDirectory(prefix="codeocean-emulator-")
             self.state_root = Path(self._tmp.name)
         else:
-            self.state_root = config.state_dir
+            # Absolute, because runs start code/run from inside the state folder.
+            self.state_root = config.state_dir.resolve()
             self.state_root.mkdir(parents=True, exist_ok=True)
         self.assets_root = self.state_root / "data_assets"
         self.assets_root.mkdir(parents=True, exist_ok=True)

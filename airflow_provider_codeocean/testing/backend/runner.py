@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_codeocean.testing.backend.capsules import CapsuleSpec
+from airflow_provider_codeocean.testing.backend.mounts import copy_read_only, read_only_data, remove_tree
 from airflow_provider_codeocean.testing.backend.store import TERMINAL, Computation, Store
 
 OUTPUT_FILE = "output"
@@ -77,7 +78,7 @@ class Runner:
                 deleted = comp.id in self._deleted
                 self._deleted.discard(comp.id)
             if deleted and comp.run_dir is not None:
-                shutil.rmtree(comp.run_dir, ignore_errors=True)
+                remove_tree(comp.run_dir)
 
     def _prepare(self, comp: Computation, plan: RunPlan) -> Path:
         assert comp.run_dir is not None
@@ -91,7 +92,7 @@ class Runner:
         # Wheels and some checkouts drop the executable bit; Code Ocean runs the script regardless.
         script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         for mount, source in plan.mounts:
-            (run_dir / "data" / mount).symlink_to(source.resolve(), target_is_directory=True)
+            copy_read_only(source, run_dir / "data" / mount)
         return script
 
     def _execute(self, comp: Computation, plan: RunPlan) -> None:
@@ -134,7 +135,7 @@ class Runner:
                 return 143
             # A new session gives the run its own process group, so stopping it also stops children.
             comp.process = subprocess.Popen(
-                [str(script), *plan.args],
+                read_only_data([str(script), *plan.args]),
                 cwd=script.parent,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -198,7 +199,7 @@ class Runner:
             if comp.id in self._threads:
                 self._deleted.add(comp.id)
             elif comp.run_dir is not None:
-                shutil.rmtree(comp.run_dir, ignore_errors=True)
+                remove_tree(comp.run_dir)
         process = comp.process
         if process is not None and process.poll() is None:
             _kill_group(process)
