@@ -170,9 +170,11 @@ class HttpServer:
     async def _next_event(self, conn: h11.Connection, reader: asyncio.StreamReader) -> h11.Event:
         while True:
             event = conn.next_event()
-            if event is not h11.NEED_DATA:
-                assert not isinstance(event, type)
+            if not isinstance(event, type):  # h11's sentinels NEED_DATA and PAUSED are classes
                 return event
+            if event is not h11.NEED_DATA:
+                # PAUSED comes only after a complete request, and nothing reads past one.
+                raise _BadHttp(400, "request out of order")
             conn.receive_data(await reader.read(READ_SIZE))
 
     async def _read_request(
