@@ -14,10 +14,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from airflow_provider_codeocean.testing.capsules import CapsuleConfigError
+from airflow_provider_codeocean.testing.backend.capsules import CapsuleConfigError
 from airflow_provider_codeocean.testing.config import BUILTIN_CAPSULES_DIR
 from airflow_provider_codeocean.testing.emulator import CodeOceanEmulator
-from airflow_provider_codeocean.testing.faults import FaultSpecError, parse_spec
+from airflow_provider_codeocean.testing.http.faults import FaultSpecError, parse_spec
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def on_ready(url: str) -> None:
         print(url, flush=True)
-        print(f"codeocean-emulator: serving {url} (token {args.token!r}); stop with Ctrl-C", file=sys.stderr)
+        # Never the token: terminal output ends up in CI logs.
+        print(f"codeocean-emulator: serving {url}; stop with Ctrl-C", file=sys.stderr)
 
     async def run() -> None:
         loop = asyncio.get_running_loop()

@@ -22,7 +22,8 @@ DEFAULT_CUSTOM_METADATA: dict[str, Any] = {
 
 @dataclass
 class EmulatorConfig:
-    token: str = "cop_emulator_token"
+    # Kept out of repr() so that a logged or raised config never shows it.
+    token: str = field(default="cop_emulator_token", repr=False)
     capsules_dir: Path | None = None
     state_dir: Path | None = None
     data_assets_dir: Path | None = None

@@ -8,14 +8,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_codeocean.testing import control
-from airflow_provider_codeocean.testing.app import App
 from airflow_provider_codeocean.testing.config import BUILTIN_CAPSULES_DIR, EmulatorConfig
-from airflow_provider_codeocean.testing.faults import FaultRule
-from airflow_provider_codeocean.testing.protocol import JsonObject
-from airflow_provider_codeocean.testing.server import HttpServer
+
+if TYPE_CHECKING:
+    # The app and the server are imported when the emulator starts, so that importing this module
+    # (from the pytest plugin, or for the constants) stays cheap.
+    from airflow_provider_codeocean.testing.app import App
+    from airflow_provider_codeocean.testing.backend.backend import Backend
+    from airflow_provider_codeocean.testing.http.faults import FaultRule
+
+JsonObject = dict[str, Any]
 
 DEFAULT_CONN_ID = "codeocean_default"
 _SENTINEL_CAPSULES = object()
@@ -85,10 +89,16 @@ class CodeOceanEmulator:
     # -- lifecycle ----------------------------------------------------------------------------------
 
     @property
-    def app(self) -> App:
+    def backend(self) -> Backend:
+        """The running emulator's state and operations (records under ``store.lock``, runner, config)."""
         if self._app is None:
             raise RuntimeError("the emulator is not running")
-        return self._app
+        return self._app.backend
+
+    @property
+    def app(self) -> Backend:
+        """The same as :attr:`backend`; the name tests used before the emulator was split up."""
+        return self.backend
 
     @property
     def token(self) -> str:
@@ -109,19 +119,22 @@ class CodeOceanEmulator:
 
     @property
     def state_dir(self) -> Path:
-        return self.app.state_root
+        return self.backend.state_root
 
     async def serve(self, on_ready: Callable[[str], None] | None = None) -> None:
         """Serve on the running event loop until :meth:`request_stop` (used by the CLI)."""
+        from airflow_provider_codeocean.testing.app import App
+        from airflow_provider_codeocean.testing.http.server import HttpServer
+
         self._app = App(self.config)
-        server = HttpServer(self._app.handle, self._app.faults, self._app.request_log,
-                            self.config.host, self.config.port)  # fmt: skip
+        backend = self._app.backend
+        server = HttpServer(self._app.handle, backend.faults, backend.request_log, self.config.host, self.config.port)
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         try:
             await server.start()
             self._port = server.port
-            self._app.base_url = self.base_url
+            backend.base_url = self.base_url
             self._ready.set()
             if on_ready is not None:
                 on_ready(self.base_url)
@@ -172,94 +185,103 @@ class CodeOceanEmulator:
     ) -> None:
         self.stop()
 
-    # -- steering (mirrors the /_emulator control API) ----------------------------------------------
+    # -- steering (the same backend operations as the /_emulator control API) --------------------
 
     def add_fault(self, spec: str | dict[str, Any] | list[Any] | None = None, **fields: Any) -> list[FaultRule]:
         """Add fault rules: a spec string (``"503 times=2 path=/api/v1/computations/*"``), a rule
         object, or keyword fields (``kind="status", status=503, times=2``)."""
-        return control.add_faults(self.app, spec if spec is not None else fields)
+        return self.backend.add_faults(spec if spec is not None else fields)
 
     def clear_faults(self) -> None:
-        self.app.faults.clear()
+        self.backend.faults.clear()
 
     def faults(self) -> list[FaultRule]:
-        return self.app.faults.rules()
+        return self.backend.faults.rules()
 
     def requests(self, since: int = 0) -> list[dict[str, Any]]:
-        return self.app.request_log.entries(since)
+        return self.backend.request_log.entries(since)
 
     def clear_requests(self) -> None:
-        self.app.request_log.clear()
+        self.backend.request_log.clear()
 
     def counts(self, capsule_id: str | None = None) -> JsonObject:
-        return control.counts(self.app, capsule_id)
+        return self.backend.counts(capsule_id)
 
     def count_computations(self, capsule_id: str | None = None) -> int:
-        return int(control.counts(self.app, capsule_id)["computations"])
+        return int(self.backend.counts(capsule_id)["computations"])
 
     def count_data_assets(self) -> int:
-        return int(control.counts(self.app)["data_assets"])
+        return int(self.backend.counts()["data_assets"])
 
     def computations(self, capsule_id: str | None = None) -> list[JsonObject]:
-        return control.computations(self.app, capsule_id)
+        return self.backend.computations(capsule_id)
 
     def capsules(self) -> list[JsonObject]:
-        return control.capsules(self.app)
+        return self.backend.capsules()
 
     def capsule_id(self, name: str) -> str:
         """The id of a capsule or pipeline by folder name or display name."""
-        for item in control.capsules(self.app):
+        for item in self.backend.capsules():
             if name in (item["folder"], item["name"], item["id"]):
                 return str(item["id"])
         raise KeyError(f"no capsule or pipeline named '{name}'")
 
+    def start_computation(
+        self, capsule_id: str | None = None, *, held: bool = False, min_duration: float = 0.0, **fields: Any
+    ) -> JsonObject:
+        """Start a run as ``POST /api/v1/computations`` would (``fields`` are its other body fields,
+        e.g. ``parameters=[...]`` or ``pipeline_id=...``), optionally held or with a minimum duration,
+        so a test can look at it before a fast capsule finishes."""
+        from airflow_provider_codeocean.testing.backend.runs import start_run
+
+        body = {"capsule_id": capsule_id, **fields} if capsule_id is not None else fields
+        backend = self.backend
+        with backend.store.lock:
+            comp = start_run(backend, body, held=held, min_duration=min_duration)
+            return comp.control_json(backend.now())
+
     def hold_computation(self, computation_id: str) -> None:
-        control.hold(self.app, computation_id)
+        self.backend.hold(computation_id)
 
     def release_computation(self, computation_id: str) -> None:
-        control.release(self.app, computation_id)
+        self.backend.release(computation_id)
 
     def complete_computation(
         self, computation_id: str, end_status: str = "succeeded", exit_code: int | None = None
     ) -> None:
-        control.complete(self.app, computation_id, end_status, exit_code)
+        self.backend.complete(computation_id, end_status, exit_code)
 
     def stop_computation(self, computation_id: str) -> None:
-        control.stop(self.app, computation_id)
+        self.backend.stop(computation_id)
 
     def set_data_asset_state(self, data_asset_id: str, state: str | None, failure_reason: str | None = None) -> None:
-        control.set_data_asset_state(self.app, data_asset_id, state, failure_reason)
+        self.backend.set_data_asset_state(data_asset_id, state, failure_reason)
 
     def reset(self) -> None:
-        self.app.reset()
+        self.backend.reset()
 
     def run_dir(self, computation_id: str) -> Path:
-        return self.app.runner.run_dir_for(computation_id)
+        return self.backend.runner.run_dir_for(computation_id)
 
     def computation(self, computation_id: str) -> JsonObject:
-        app = self.app
-        with app.store.lock:
-            return app.store.computation(computation_id).to_json(app.now())
+        return self.backend.computation(computation_id)
 
     def wait_for_computation(self, computation_id: str, timeout: float = 30.0) -> JsonObject:
         """Wait in-process until a computation is completed (no HTTP, no 5 s SDK poll interval)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            current = self.computation(computation_id)
-            if current["state"] in ("completed", "failed"):
-                return current
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"computation {computation_id} is still {current['state']}")
-            time.sleep(0.01)
+        return self._wait(lambda: self.computation(computation_id), ("completed", "failed"), timeout,
+                          f"computation {computation_id}")  # fmt: skip
 
     def wait_for_data_asset(self, data_asset_id: str, timeout: float = 30.0) -> JsonObject:
+        return self._wait(lambda: self.backend.data_asset(data_asset_id), ("ready", "failed"), timeout,
+                          f"data asset {data_asset_id}")  # fmt: skip
+
+    @staticmethod
+    def _wait(read: Callable[[], JsonObject], states: tuple[str, ...], timeout: float, what: str) -> JsonObject:
         deadline = time.monotonic() + timeout
-        app = self.app
         while True:
-            with app.store.lock:
-                current = app.store.data_asset(data_asset_id).to_json(app.now())
-            if current["state"] != "draft":
+            current = read()
+            if current["state"] in states:
                 return current
             if time.monotonic() > deadline:
-                raise TimeoutError(f"data asset {data_asset_id} is still draft")
+                raise TimeoutError(f"{what} is still {current['state']}")
             time.sleep(0.01)

@@ -273,6 +273,8 @@ def _raw(emu: CodeOceanEmulator, payload: bytes) -> bytes:
     [
         b"NONSENSE\r\n\r\n",
         b"GET /api/v1/capsules HTTP/9.9\r\n\r\n",
+        # RFC 9112 requires Host on HTTP/1.1, and Code Ocean's proxy refuses a request without it.
+        b"GET /_emulator/health HTTP/1.1\r\n\r\n",
         b"GET http://elsewhere/ HTTP/1.1\r\nHost: x\r\n\r\n",
         b"POST /api/v1/computations HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
         b"GET / HTTP/1.1\r\nBad Header Line\r\n\r\n",

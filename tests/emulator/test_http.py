@@ -29,7 +29,7 @@ def test_pipelined_requests(emu: CodeOceanEmulator) -> None:
     auth = f"Authorization: {AUTH['Authorization']}"
     request = f"GET /api/v1/capsules/{ECHO_CAPSULE_ID} HTTP/1.1\r\nHost: x\r\n{auth}\r\n\r\n"
     with socket.create_connection(("127.0.0.1", emu.port), timeout=5) as sock:
-        sock.sendall((request * 3).encode() + b"GET /_emulator/health HTTP/1.1\r\nConnection: close\r\n\r\n")
+        sock.sendall((request * 3).encode() + b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         data = b""
         while chunk := sock.recv(65536):
             data += chunk

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_codeocean.testing.capsules import CapsuleSpec, SimulateSpec
-from airflow_provider_codeocean.testing.protocol import JsonObject, not_found
-from airflow_provider_codeocean.testing.validation import new_uuid
+from airflow_provider_codeocean.testing.backend.capsules import CapsuleSpec, SimulateSpec
+from airflow_provider_codeocean.testing.backend.validation import new_uuid
+from airflow_provider_codeocean.testing.http.messages import JsonObject, not_found
 
 TERMINAL = ("completed", "failed")
 
@@ -48,6 +48,8 @@ class Computation:
     started_mono: float | None = None
     ended_mono: float | None = None
     held: bool = False
+    # Seconds after creation before which the run may not complete (a test's guard against fast capsules).
+    min_duration: float = 0.0
     # Exit code of a finished process whose completion is postponed by a hold.
     pending_exit: int | None = None
     process: subprocess.Popen[bytes] | None = None
@@ -63,19 +65,20 @@ class Computation:
         if sim is None or self.state in TERMINAL:
             return
         elapsed = now - self.created_mono
-        start, finish = sim.duration * 0.1, sim.duration * 0.9
+        duration = max(sim.duration, self.min_duration)
+        start, finish = duration * 0.1, duration * 0.9
         if elapsed >= start and self.started_mono is None:
             self.started_mono = self.created_mono + start
         if self.held:
             if elapsed >= start:
                 self.state = "running"
             return
-        if elapsed >= sim.duration:
+        if elapsed >= duration:
             self.state = "completed"
             self.end_status = sim.outcome
             self.exit_code = sim.exit_code
             self.has_results = bool(sim.result_files)
-            self.ended_mono = max(self.created_mono + sim.duration, self.started_mono or 0.0)
+            self.ended_mono = max(self.created_mono + duration, self.started_mono or 0.0)
         elif elapsed >= finish:
             self.state = "finalizing"
         elif elapsed >= start:
@@ -111,6 +114,10 @@ class Computation:
             body["end_status"] = self.end_status
             body["exit_code"] = self.exit_code
         return body
+
+    def control_json(self, now: float) -> JsonObject:
+        """The API view plus what only the control API shows."""
+        return {**self.to_json(now), "capsule_id": self.capsule_id, "held": self.held}
 
 
 @dataclass(eq=False)

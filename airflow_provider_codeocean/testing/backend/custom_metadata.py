@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_codeocean.testing.protocol import bad_request
+from airflow_provider_codeocean.testing.http.messages import bad_request
 
 
 def _check_one(name: str, field: dict[str, Any], value: Any) -> None:

@@ -1,30 +1,27 @@
 """Path-template routing (``/api/v1/computations/{computation_id}``) with 404/405 distinction.
 
-Every path parameter ending in ``_id`` must be UUID-shaped; a malformed id is a 400 before any
-handler runs, an unknown well-formed id is the handler's 404.
+Every path parameter ending in ``_id`` goes through ``check_id`` (the app makes a malformed id a 400
+before any handler runs); an unknown well-formed id is the handler's 404.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 
-from airflow_provider_codeocean.testing.protocol import ApiError, Request, Response
-from airflow_provider_codeocean.testing.validation import check_uuid
+from airflow_provider_codeocean.testing.http.messages import ApiError, Request, Response
 
-if TYPE_CHECKING:
-    from airflow_provider_codeocean.testing.app import App
-
-Handler = Callable[["App", Request, dict[str, str]], Response]
-RouteTable = list[tuple[str, str, Handler]]
+# What handlers are given besides the request; the router does not need to know what it is.
+C = TypeVar("C")
+Handler = Callable[[C, Request, dict[str, str]], Response]
 
 
 @dataclass
-class _Route:
+class _Route(Generic[C]):
     method: str
     segments: list[str]
-    handler: Handler
+    handler: Handler[C]
     static_count: int
 
 
@@ -33,9 +30,10 @@ def _split(path: str) -> list[str]:
     return path.strip("/").split("/")
 
 
-class Router:
-    def __init__(self, table: RouteTable) -> None:
-        self._by_length: dict[int, list[_Route]] = {}
+class Router(Generic[C]):
+    def __init__(self, table: list[tuple[str, str, Handler[C]]], check_id: Callable[[str, str], str]) -> None:
+        self._check_id = check_id
+        self._by_length: dict[int, list[_Route[C]]] = {}
         for method, template, handler in table:
             segments = _split(template)
             static = sum(1 for s in segments if not s.startswith("{"))
@@ -45,7 +43,7 @@ class Router:
             # "capsules/search" must win over "capsules/{capsule_id}".
             routes.sort(key=lambda r: -r.static_count)
 
-    def resolve(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
+    def resolve(self, method: str, path: str) -> tuple[Handler[C], dict[str, str]]:
         parts = _split(path)
         path_matched = False
         best_static = -1
@@ -66,7 +64,7 @@ class Router:
                 if route.method == method or (method == "HEAD" and route.method == "GET"):
                     for name, value in params.items():
                         if name.endswith("_id"):
-                            params[name] = check_uuid(value, name.replace("_", " "))
+                            params[name] = self._check_id(value, name.replace("_", " "))
                     return route.handler, params
         if path_matched:
             raise ApiError(405, f"method {method} is not allowed on {path}")

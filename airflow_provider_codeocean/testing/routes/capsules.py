@@ -2,48 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow_provider_codeocean.testing import permissions, search
-from airflow_provider_codeocean.testing.protocol import (
-    ApiError,
-    JsonObject,
-    Request,
-    Response,
-    bad_request,
-    json_response,
-    no_content,
-)
-from airflow_provider_codeocean.testing.router import Handler, RouteTable
-from airflow_provider_codeocean.testing.state import CapsuleRecord
-from airflow_provider_codeocean.testing.validation import (
-    check_mount,
-    check_uuid,
-    expect_list,
-    expect_object,
-    opt_bool,
-    opt_enum,
-    opt_str,
-    parse_bool_query,
-    req_str,
-)
-
-if TYPE_CHECKING:
-    from airflow_provider_codeocean.testing.app import App
+from airflow_provider_codeocean.testing.backend import permissions, search
+from airflow_provider_codeocean.testing.backend import validation as validate
+from airflow_provider_codeocean.testing.backend.store import CapsuleRecord
+from airflow_provider_codeocean.testing.http.messages import ApiError, JsonObject, bad_request
+from airflow_provider_codeocean.testing.http.router import Handler
+from airflow_provider_codeocean.testing.routes import Backend, Request, Response, RouteTable, json_response, no_content
 
 CAPSULE_QUERY_FIELDS = ("id", "name", "doi", "tag", "field", "affiliation", "journal", "article", "author")
 SEARCH_FIELDS = (*search.COMMON_FIELDS, "status")
 
 
-def capsule_json(record: CapsuleRecord, app: App) -> JsonObject:
+def capsule_json(record: CapsuleRecord, backend: Backend) -> JsonObject:
     spec = record.spec
     body: JsonObject = {
         "id": spec.id,
         "created": spec.created,
         "name": spec.name,
         "status": spec.status,
-        "owner": app.config.owner_id,
-        "owner_email": app.config.owner_email,
+        "owner": backend.config.owner_id,
+        "owner_email": backend.config.owner_email,
         "slug": spec.slug,
         "last_accessed": spec.created,
         "description": spec.description,
@@ -56,32 +36,32 @@ def capsule_json(record: CapsuleRecord, app: App) -> JsonObject:
     return body
 
 
-def _record(app: App, kind: str | None, params: dict[str, str]) -> CapsuleRecord:
-    return app.store.capsule(params["capsule_id"], kind)
+def _record(backend: Backend, kind: str | None, params: dict[str, str]) -> CapsuleRecord:
+    return backend.store.capsule(params["capsule_id"], kind)
 
 
-def _for(kind: str | None) -> dict[str, Handler]:
+def _for(kind: str | None) -> dict[str, Handler[Backend]]:
     """Handlers for one route prefix. ``capsules/`` also answers for pipelines: before platform 4.1
     pipelines were capsules, and the vendor's own examples still address them that way."""
 
-    def get(app: App, _: Request, params: dict[str, str]) -> Response:
-        return json_response(capsule_json(_record(app, kind, params), app))
+    def get(backend: Backend, _: Request, params: dict[str, str]) -> Response:
+        return json_response(capsule_json(_record(backend, kind, params), backend))
 
-    def delete(app: App, _: Request, params: dict[str, str]) -> Response:
-        record = _record(app, kind, params)
+    def delete(backend: Backend, _: Request, params: dict[str, str]) -> Response:
+        record = _record(backend, kind, params)
         if not record.archived:
             raise ApiError(403, f"{record.spec.kind} {record.spec.id} must be archived before deletion")
-        del app.store.capsules[record.spec.id]
+        del backend.store.capsules[record.spec.id]
         return no_content()
 
-    def computations(app: App, _: Request, params: dict[str, str]) -> Response:
-        record = _record(app, kind, params)
-        now = app.now()
-        ids = app.store.by_capsule.get(record.spec.id, {})
-        return json_response([app.store.computations[i].to_json(now) for i in ids])
+    def computations(backend: Backend, _: Request, params: dict[str, str]) -> Response:
+        record = _record(backend, kind, params)
+        now = backend.now()
+        ids = backend.store.by_capsule.get(record.spec.id, {})
+        return json_response([backend.store.computations[i].to_json(now) for i in ids])
 
-    def app_panel(app: App, request: Request, params: dict[str, str]) -> Response:
-        record = _record(app, kind, params)
+    def app_panel(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+        record = _record(backend, kind, params)
         version = request.query_value("version")
         if version is not None:
             if not version.isdigit():
@@ -90,73 +70,73 @@ def _for(kind: str | None) -> dict[str, Handler]:
                 raise ApiError(404, f"{record.spec.kind} {record.spec.id} has no version {version}")
         return json_response(record.spec.app_panel)
 
-    def get_permissions(app: App, _: Request, params: dict[str, str]) -> Response:
-        record = _record(app, kind, params)
-        return json_response(permissions.current(record.permissions, app.config))
+    def get_permissions(backend: Backend, _: Request, params: dict[str, str]) -> Response:
+        record = _record(backend, kind, params)
+        return json_response(permissions.current(record.permissions, backend.config))
 
-    def set_permissions(app: App, request: Request, params: dict[str, str]) -> Response:
-        record = _record(app, kind, params)
-        record.permissions = permissions.updated(record.permissions, request.json(), app.config)
+    def set_permissions(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+        record = _record(backend, kind, params)
+        record.permissions = permissions.updated(record.permissions, request.json(), backend.config)
         return no_content()
 
-    def archive(app: App, request: Request, params: dict[str, str]) -> Response:
-        record = _record(app, kind, params)
-        record.archived = parse_bool_query(request.query_value("archive"), "archive")
+    def archive(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+        record = _record(backend, kind, params)
+        record.archived = validate.parse_bool_query(request.query_value("archive"), "archive")
         return no_content()
 
-    def attach(app: App, request: Request, params: dict[str, str]) -> Response:
-        record = _record(app, kind, params)
+    def attach(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+        record = _record(backend, kind, params)
         wanted: list[dict[str, str]] = []
-        for index, item in enumerate(expect_list(request.json(), "body")):
-            entry = expect_object(item, f"body[{index}]", ("id", "mount"))
-            asset = app.store.data_asset(check_uuid(req_str(entry, "id", f"body[{index}]"), "id"))
+        for index, item in enumerate(validate.expect_list(request.json(), "body")):
+            entry = validate.expect_object(item, f"body[{index}]", ("id", "mount"))
+            asset = backend.store.data_asset(validate.check_uuid(validate.req_str(entry, "id", f"body[{index}]"), "id"))
             mount = entry.get("mount")
             wanted.append(
                 {
                     "id": asset.id,
-                    "mount": asset.mount if mount is None else check_mount(mount, f"body[{index}].mount"),
+                    "mount": asset.mount if mount is None else validate.check_mount(mount, f"body[{index}].mount"),
                 }
             )
         results: list[dict[str, Any]] = []
         for item in wanted:
             record.attached = [a for a in record.attached if a["id"] != item["id"]] + [item]
-            asset = app.store.data_assets[item["id"]]
+            asset = backend.store.data_assets[item["id"]]
             results.append({
                 "id": item["id"], "mount": item["mount"], "mount_state": "mounted",
-                "external": asset.external, "ready": asset.state(app.now()) == "ready",
+                "external": asset.external, "ready": asset.state(backend.now()) == "ready",
             })  # fmt: skip
         return json_response(results)
 
-    def detach(app: App, request: Request, params: dict[str, str]) -> Response:
-        record = _record(app, kind, params)
-        ids = expect_list(request.json(), "body")
+    def detach(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+        record = _record(backend, kind, params)
+        ids = validate.expect_list(request.json(), "body")
         if not all(isinstance(i, str) for i in ids):
             raise bad_request("body must be an array of data asset ids")
-        drop = {check_uuid(i, "data asset id") for i in ids}
+        drop = {validate.check_uuid(i, "data asset id") for i in ids}
         record.attached = [a for a in record.attached if a["id"] not in drop]
         return no_content()
 
-    def sync(app: App, _: Request, params: dict[str, str]) -> Response:
-        record = _record(app, kind, params)
+    def sync(backend: Backend, _: Request, params: dict[str, str]) -> Response:
+        record = _record(backend, kind, params)
         raise bad_request(f"{record.spec.kind} {record.spec.id} is not linked to a Git repository")
 
-    def release(app: App, _: Request, params: dict[str, str]) -> Response:
-        record = _record(app, kind, params)
+    def release(backend: Backend, _: Request, params: dict[str, str]) -> Response:
+        record = _record(backend, kind, params)
         raise bad_request(
             f"{record.spec.kind} {record.spec.id} has never been released; the emulator does not emulate releases"
         )
 
-    def search_handler(app: App, request: Request, _: dict[str, str]) -> Response:
-        body = expect_object(request.json(empty={}), "body", SEARCH_FIELDS)
+    def search_handler(backend: Backend, request: Request, _: dict[str, str]) -> Response:
+        body = validate.expect_object(request.json(empty={}), "body", SEARCH_FIELDS)
         offset, limit = search.paging(body)
-        groups = search.parse_query(opt_str(body, "query", "body"), CAPSULE_QUERY_FIELDS)
+        groups = search.parse_query(validate.opt_str(body, "query", "body"), CAPSULE_QUERY_FIELDS)
         filters = search.parse_filters(body, ("name", "description", "tags", "field"))
-        ownership = opt_enum(body, "ownership", "body", ("private", "created", "shared"))
-        status = opt_enum(body, "status", "body", ("release", "non_release"))
-        archived = bool(opt_bool(body, "archived", "body"))
-        favorite = bool(opt_bool(body, "favorite", "body"))
+        ownership = validate.opt_enum(body, "ownership", "body", ("private", "created", "shared"))
+        status = validate.opt_enum(body, "status", "body", ("release", "non_release"))
+        archived = bool(validate.opt_bool(body, "archived", "body"))
+        favorite = bool(validate.opt_bool(body, "favorite", "body"))
         matches = []
-        for record in app.store.capsules.values():
+        for record in backend.store.capsules.values():
             spec = record.spec
             if spec.kind != (kind or "capsule"):
                 continue
@@ -184,7 +164,7 @@ def _for(kind: str | None) -> dict[str, Handler]:
             },
             "created",
         )
-        return json_response(search.page(ordered, offset, limit, lambda r: capsule_json(r, app)))
+        return json_response(search.page(ordered, offset, limit, lambda r: capsule_json(r, backend)))
 
     return {
         "get": get, "delete": delete, "computations": computations, "app_panel": app_panel,

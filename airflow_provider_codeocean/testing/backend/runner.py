@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_codeocean.testing.capsules import CapsuleSpec
-from airflow_provider_codeocean.testing.state import TERMINAL, Computation, Store
+from airflow_provider_codeocean.testing.backend.capsules import CapsuleSpec
+from airflow_provider_codeocean.testing.backend.mounts import copy_read_only, read_only_data, remove_tree
+from airflow_provider_codeocean.testing.backend.store import TERMINAL, Computation, Store
 
 OUTPUT_FILE = "output"
 
@@ -77,7 +78,7 @@ class Runner:
                 deleted = comp.id in self._deleted
                 self._deleted.discard(comp.id)
             if deleted and comp.run_dir is not None:
-                shutil.rmtree(comp.run_dir, ignore_errors=True)
+                remove_tree(comp.run_dir)
 
     def _prepare(self, comp: Computation, plan: RunPlan) -> Path:
         assert comp.run_dir is not None
@@ -91,7 +92,7 @@ class Runner:
         # Wheels and some checkouts drop the executable bit; Code Ocean runs the script regardless.
         script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         for mount, source in plan.mounts:
-            (run_dir / "data" / mount).symlink_to(source.resolve(), target_is_directory=True)
+            copy_read_only(source, run_dir / "data" / mount)
         return script
 
     def _execute(self, comp: Computation, plan: RunPlan) -> None:
@@ -107,7 +108,7 @@ class Runner:
             else:
                 script = self._prepare(comp, plan)
                 exit_code = self._spawn_and_wait(comp, plan, script, log_path)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: an argument Popen cannot pass (a NUL byte)
             with contextlib.suppress(OSError):
                 (comp.run_dir / "results").mkdir(parents=True, exist_ok=True)
                 with log_path.open("a") as log:
@@ -134,7 +135,7 @@ class Runner:
                 return 143
             # A new session gives the run its own process group, so stopping it also stops children.
             comp.process = subprocess.Popen(
-                [str(script), *plan.args],
+                read_only_data([str(script), *plan.args]),
                 cwd=script.parent,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -154,6 +155,9 @@ class Runner:
         with contextlib.suppress(OSError):
             if log_path.exists():
                 shutil.copyfile(log_path, results / OUTPUT_FILE)
+        remaining = comp.created_mono + comp.min_duration - time.monotonic()
+        if remaining > 0:
+            comp.cancel.wait(remaining)
         with self._store.lock:
             if comp.state in TERMINAL:
                 return  # force-completed meanwhile; its outcome stands
@@ -195,7 +199,7 @@ class Runner:
             if comp.id in self._threads:
                 self._deleted.add(comp.id)
             elif comp.run_dir is not None:
-                shutil.rmtree(comp.run_dir, ignore_errors=True)
+                remove_tree(comp.run_dir)
         process = comp.process
         if process is not None and process.poll() is None:
             _kill_group(process)

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from airflow_provider_codeocean.testing.protocol import ApiError, JsonObject, bad_request
+from airflow_provider_codeocean.testing.http.messages import ApiError, JsonObject, bad_request
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # Mounts become folder names under ../data/, so they must be one safe path segment: no "/", no "..",
@@ -57,12 +57,16 @@ def expect_list(value: Any, where: str) -> list[Any]:
     return value
 
 
-def opt_str(obj: JsonObject, key: str, where: str) -> str | None:
+def _optional(obj: JsonObject, key: str, where: str, kind: type[Any], what: str) -> Any:
     value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise bad_request(f"{where}.{key} must be a string")
+    # bool is an int subclass in Python; JSON true is not a number.
+    if value is None or (isinstance(value, kind) and not (kind is int and isinstance(value, bool))):
+        return value
+    raise bad_request(f"{where}.{key} must be {what}")
+
+
+def opt_str(obj: JsonObject, key: str, where: str) -> str | None:
+    value: str | None = _optional(obj, key, where, str, "a string")
     return value
 
 
@@ -76,21 +80,12 @@ def req_str(obj: JsonObject, key: str, where: str, *, allow_empty: bool = False)
 
 
 def opt_int(obj: JsonObject, key: str, where: str) -> int | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    # bool is an int subclass in Python; JSON true is not a number.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise bad_request(f"{where}.{key} must be an integer")
+    value: int | None = _optional(obj, key, where, int, "an integer")
     return value
 
 
 def opt_bool(obj: JsonObject, key: str, where: str) -> bool | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        raise bad_request(f"{where}.{key} must be a boolean")
+    value: bool | None = _optional(obj, key, where, bool, "a boolean")
     return value
 
 

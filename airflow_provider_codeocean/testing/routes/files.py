@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from airflow_provider_codeocean.testing.files import file_response, file_target
-from airflow_provider_codeocean.testing.protocol import Request, Response, bad_request, json_response, not_found
-from airflow_provider_codeocean.testing.router import RouteTable
-
-if TYPE_CHECKING:
-    from airflow_provider_codeocean.testing.app import App
+from airflow_provider_codeocean.testing.backend.files import file_response, file_target
+from airflow_provider_codeocean.testing.http.messages import bad_request, not_found
+from airflow_provider_codeocean.testing.routes import Backend, Request, Response, RouteTable, json_response
 
 
-def signed_urls(app: App, request: Request, kind: str, item_id: str, root: Path | None, *, legacy: bool) -> Response:
+def signed_urls(
+    backend: Backend, request: Request, kind: str, item_id: str, root: Path | None, *, legacy: bool
+) -> Response:
     """The answer of ``.../urls`` (``download_url`` and ``view_url``) or, with ``legacy``, of the deprecated
     ``.../download_url`` (``url``): signed links to a file under ``root`` that need no Basic auth."""
     path = request.query_value("path")
@@ -22,25 +20,25 @@ def signed_urls(app: App, request: Request, kind: str, item_id: str, root: Path 
     if root is None or not root.is_dir():
         raise not_found(f"path '{path}' not found")
     rel, _ = file_target(root, path)
-    base = app.url_base(request)
-    download = app.signer.url(base, kind, item_id, rel, "attachment")
+    base = backend.url_base(request.host)
+    download = backend.signer.url(base, kind, item_id, rel, "attachment")
     if legacy:
         return json_response({"url": download})
-    return json_response({"download_url": download, "view_url": app.signer.url(base, kind, item_id, rel, "inline")})
+    return json_response({"download_url": download, "view_url": backend.signer.url(base, kind, item_id, rel, "inline")})
 
 
-def _serve(app: App, request: Request, kind: str, item_id: str, prefix: str) -> Response:
+def _serve(backend: Backend, request: Request, kind: str, item_id: str, prefix: str) -> Response:
     path = request.path[len(prefix) :]
     disposition = request.query_value("disposition")
-    app.signer.verify(
+    backend.signer.verify(
         kind, item_id, path, request.query_value("expires"), disposition, request.query_value("signature")
     )
     root: Path | None
     if kind == "computations":
-        comp = app.store.computations.get(item_id)
-        root = None if comp is None else app.runner.materialize(comp)
+        comp = backend.store.computations.get(item_id)
+        root = None if comp is None else backend.runner.materialize(comp)
     else:
-        asset = app.store.data_assets.get(item_id)
+        asset = backend.store.data_assets.get(item_id)
         root = None if asset is None else asset.folder
     if root is None:
         raise not_found("the file no longer exists")
@@ -55,9 +53,9 @@ def _route(kind: str) -> RouteTable:
         segments = "/".join(f"{{p{i}}}" for i in range(depth))
         template = f"/_signed/{kind}/{{item_id}}/{segments}"
 
-        def handler(app: App, request: Request, params: dict[str, str], kind: str = kind) -> Response:
+        def handler(backend: Backend, request: Request, params: dict[str, str], kind: str = kind) -> Response:
             prefix = f"/_signed/{kind}/{params['item_id']}/"
-            return _serve(app, request, kind, params["item_id"], prefix)
+            return _serve(backend, request, kind, params["item_id"], prefix)
 
         table.append(("GET", template, handler))
     return table

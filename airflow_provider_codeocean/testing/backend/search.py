@@ -10,15 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from airflow_provider_codeocean.testing.protocol import JsonObject, bad_request
-from airflow_provider_codeocean.testing.validation import (
-    expect_list,
-    expect_object,
-    opt_bool,
-    opt_enum,
-    opt_int,
-    opt_str,
-)
+from airflow_provider_codeocean.testing.backend import validation as validate
+from airflow_provider_codeocean.testing.http.messages import JsonObject, bad_request
 
 T = TypeVar("T")
 MAX_LIMIT = 1000
@@ -38,15 +31,15 @@ class Searchable:
 
 
 def paging(body: JsonObject) -> tuple[int, int]:
-    limit = opt_int(body, "limit", "body")
+    limit = validate.opt_int(body, "limit", "body")
     if limit is None or limit == 0:
         limit = DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
         raise bad_request(f"limit must be between 1 and {MAX_LIMIT}")
-    offset = opt_int(body, "offset", "body") or 0
+    offset = validate.opt_int(body, "offset", "body") or 0
     if offset < 0:
         raise bad_request("offset must be >= 0")
-    token = opt_str(body, "next_token", "body")
+    token = validate.opt_str(body, "next_token", "body")
     if token:
         # The token wins over offset, as documented.
         offset = _decode_token(token)
@@ -114,10 +107,10 @@ def parse_filters(body: JsonObject, allowed_keys: Sequence[str]) -> list[JsonObj
     if raw is None:
         return []
     filters: list[JsonObject] = []
-    for index, item in enumerate(expect_list(raw, "filters")):
+    for index, item in enumerate(validate.expect_list(raw, "filters")):
         where = f"filters[{index}]"
-        entry = expect_object(item, where, ("key", "value", "values", "range", "exclude"))
-        key = opt_str(entry, "key", where)
+        entry = validate.expect_object(item, where, ("key", "value", "values", "range", "exclude"))
+        key = validate.opt_str(entry, "key", where)
         if not key:
             raise bad_request(f"{where}.key is required")
         if key not in allowed_keys:
@@ -127,19 +120,19 @@ def parse_filters(body: JsonObject, allowed_keys: Sequence[str]) -> list[JsonObj
             raise bad_request(f"{where}.value must be a string or a number")
         values = entry.get("values")
         if values is not None and not all(
-            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in expect_list(values, where)
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in validate.expect_list(values, where)
         ):
             raise bad_request(f"{where}.values must be strings or numbers")
         rng = entry.get("range")
         if rng is not None:
-            rng = expect_object(rng, f"{where}.range", ("min", "max"))
+            rng = validate.expect_object(rng, f"{where}.range", ("min", "max"))
             for bound in ("min", "max"):
                 v = rng.get(bound)
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     raise bad_request(f"{where}.range.{bound} must be a number")
         if value is None and values is None and rng is None:
             raise bad_request(f"{where} needs one of value, values or range")
-        opt_bool(entry, "exclude", where)
+        validate.opt_bool(entry, "exclude", where)
         filters.append(entry)
     return filters
 
@@ -166,8 +159,8 @@ def filters_match(filters: list[JsonObject], item: Searchable) -> bool:
 
 
 def sort_items(items: list[T], body: JsonObject, sort_keys: dict[str, Callable[[T], Any]], default: str) -> list[T]:
-    field = opt_enum(body, "sort_field", "body", sort_keys)
-    order = opt_enum(body, "sort_order", "body", ("asc", "desc"))
+    field = validate.opt_enum(body, "sort_field", "body", sort_keys)
+    order = validate.opt_enum(body, "sort_order", "body", ("asc", "desc"))
     if field is None:
         # sort_order is ignored without sort_field (documented); newest first.
         return sorted(items, key=sort_keys[default], reverse=True)

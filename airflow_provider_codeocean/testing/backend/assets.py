@@ -9,13 +9,11 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow_provider_codeocean.testing.files import clean_relative, tree_stats
-from airflow_provider_codeocean.testing.state import Computation
-
-if TYPE_CHECKING:
-    from airflow_provider_codeocean.testing.app import App
+from airflow_provider_codeocean.testing.backend.backend import Backend
+from airflow_provider_codeocean.testing.backend.files import clean_relative, tree_stats
+from airflow_provider_codeocean.testing.backend.store import Computation
 
 
 class BuildFailed(Exception):
@@ -43,8 +41,8 @@ def _copy_into(source: Path, destination: Path) -> None:
         shutil.copy2(source, destination / source.name)
 
 
-def bucket_dir(app: App, bucket: str, prefix: str | None) -> Path:
-    root = app.config.buckets_dir
+def bucket_dir(backend: Backend, bucket: str, prefix: str | None) -> Path:
+    root = backend.config.buckets_dir
     if root is None or not (root / bucket).is_dir():
         raise BuildFailed(f"bucket '{bucket}' does not exist or is not accessible")
     rel = clean_relative(prefix or "")
@@ -55,14 +53,14 @@ def bucket_dir(app: App, bucket: str, prefix: str | None) -> Path:
 
 
 def from_computation(
-    app: App, comp: Computation, path: str | None, target: dict[str, Any] | None, folder: Path
+    backend: Backend, comp: Computation, path: str | None, target: dict[str, Any] | None, folder: Path
 ) -> Built:
-    comp.advance(app.now())
+    comp.advance(backend.now())
     if comp.state != "completed":
         raise BuildFailed(f"source computation {comp.id} has not completed (state {comp.state})")
     if comp.end_status != "succeeded":
         raise BuildFailed(f"source computation {comp.id} did not succeed (end_status {comp.end_status})")
-    root = app.runner.materialize(comp)
+    root = backend.runner.materialize(comp)
     rel = clean_relative(path or "")
     source = (root / rel if rel else root) if root is not None else None
     if source is None or not source.exists():
@@ -82,7 +80,7 @@ def from_computation(
         nextflow_profile=comp.nextflow_profile,
     )  # fmt: skip
     if target is not None:
-        destination = bucket_dir(app, target["bucket"], None) / clean_relative(target.get("prefix") or "")
+        destination = bucket_dir(backend, target["bucket"], None) / clean_relative(target.get("prefix") or "")
         _copy_into(source, destination)
         built.folder, built.owns_folder = destination, False
         built.source_bucket = {
@@ -95,8 +93,8 @@ def from_computation(
     return built
 
 
-def from_bucket(app: App, origin: str, spec: dict[str, Any], folder: Path) -> Built:
-    source = bucket_dir(app, spec["bucket"], spec.get("prefix"))
+def from_bucket(backend: Backend, origin: str, spec: dict[str, Any], folder: Path) -> Built:
+    source = bucket_dir(backend, spec["bucket"], spec.get("prefix"))
     external = bool(spec.get("keep_on_external_storage"))
     bucket_info = {
         "origin": origin, "bucket": spec["bucket"], "prefix": spec.get("prefix") or "", "external": external,
@@ -108,12 +106,12 @@ def from_bucket(app: App, origin: str, spec: dict[str, Any], folder: Path) -> Bu
     return Built(type="dataset", folder=folder, source_bucket=bucket_info)
 
 
-def combined(app: App, ids: list[str], folder: Path) -> Built:
+def combined(backend: Backend, ids: list[str], folder: Path) -> Built:
     contained: list[dict[str, Any]] = []
-    now = app.now()
+    now = backend.now()
     folder.mkdir(parents=True, exist_ok=True)
     for asset_id in ids:
-        part = app.store.data_assets[asset_id]
+        part = backend.store.data_assets[asset_id]
         state = part.state(now)
         if state != "ready" or part.folder is None:
             raise BuildFailed(f"contained data asset {asset_id} is not ready (state {state})")

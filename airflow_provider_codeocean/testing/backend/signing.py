@@ -9,7 +9,7 @@ import secrets
 import time
 from urllib.parse import quote
 
-from airflow_provider_codeocean.testing.protocol import ApiError
+from airflow_provider_codeocean.testing.http.messages import ApiError
 
 
 class UrlSigner:

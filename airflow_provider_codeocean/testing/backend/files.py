@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_codeocean.testing.protocol import (
+from airflow_provider_codeocean.testing.http.messages import (
     ApiError,
     FileBody,
     Response,

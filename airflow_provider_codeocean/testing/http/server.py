@@ -1,9 +1,9 @@
-"""A small asyncio HTTP/1.1 server: keep-alive, pipelining, chunked request bodies, and faults.
+"""The emulator's HTTP/1.1 server: h11 does the framing, we keep the socket (for faults).
 
-asyncio rather than ``ThreadingHTTPServer`` because it serves many idle keep-alive connections
-without a thread each, and because every fault needs direct control of the socket: drop it mid
-request, hold it open until the client gives up, or answer after a delay, without parking threads.
-Handlers are synchronous and in-memory, so they run on the loop thread.
+h11 parses requests (keep-alive, pipelining, chunked bodies, ``Expect: 100-continue``) and frames
+responses; the bytes go through our own asyncio streams because every fault needs direct control of
+the socket: drop it mid request, hold it open until the client gives up, or answer after a delay,
+without parking threads. Handlers are synchronous and in-memory, so they run on the loop thread.
 """
 
 from __future__ import annotations
@@ -16,23 +16,23 @@ import struct
 import time
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
+from http import HTTPStatus
 
-from airflow_provider_codeocean.testing.faults import HTML_502, FaultInjector, FaultRule
-from airflow_provider_codeocean.testing.protocol import Request, Response, error_response
-from airflow_provider_codeocean.testing.request_log import RequestLog
+import h11
+
+from airflow_provider_codeocean.testing.http.faults import HTML_502, FaultInjector, FaultRule
+from airflow_provider_codeocean.testing.http.messages import Request, Response, error_response
+from airflow_provider_codeocean.testing.http.request_log import RequestLog
 
 log = logging.getLogger(__name__)
 
 MAX_HEAD = 64 * 1024
 MAX_BODY = 64 * 1024 * 1024
+READ_SIZE = 64 * 1024
 FILE_CHUNK = 256 * 1024
-REASONS = {
-    200: "OK", 201: "Created", 204: "No Content", 206: "Partial Content", 400: "Bad Request",
-    401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-    411: "Length Required", 413: "Payload Too Large", 416: "Range Not Satisfiable", 423: "Locked",
-    429: "Too Many Requests", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
-    501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
-}  # fmt: skip
+# The first byte of a TLS record carrying a handshake (a ClientHello, when a client uses https://).
+TLS_HANDSHAKE = 0x16
+TLS_REFUSAL = "this is a plain-HTTP server: use http://, not https://"
 
 
 class _BadHttp(Exception):
@@ -43,6 +43,13 @@ class _BadHttp(Exception):
 
 class _Dropped(Exception):
     """The connection was deliberately dropped by a fault; stop serving it."""
+
+
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
 
 
 class _TrackedProtocol(asyncio.StreamReaderProtocol):
@@ -142,36 +149,80 @@ class HttpServer:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         try:
-            while not self._closing and await self._serve_one(reader, writer):
+            first = await reader.read(READ_SIZE)
+            if first[:1] == bytes([TLS_HANDSHAKE]):
+                # Without this the TLS client waits for a ServerHello until its own timeout, since
+                # the ClientHello never completes an HTTP request head.
+                await self._send_error(conn, writer, 400, TLS_REFUSAL)
+                return
+            conn.receive_data(first)
+            while not self._closing and await self._serve_one(conn, reader, writer):
                 pass
-        except (_Dropped, ConnectionError, asyncio.IncompleteReadError):
-            pass
-        except asyncio.CancelledError:
+        except (_Dropped, ConnectionError, asyncio.CancelledError):
             pass
         finally:
             self._connections.discard(task)
             with contextlib.suppress(Exception):
                 writer.close()
 
-    async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    async def _next_event(self, conn: h11.Connection, reader: asyncio.StreamReader) -> h11.Event:
+        while True:
+            event = conn.next_event()
+            if not isinstance(event, type):  # h11's sentinels NEED_DATA and PAUSED are classes
+                return event
+            if event is not h11.NEED_DATA:
+                # PAUSED comes only after a complete request, and nothing reads past one.
+                raise _BadHttp(400, "request out of order")
+            conn.receive_data(await reader.read(READ_SIZE))
+
+    async def _read_request(
+        self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> Request | None:
+        """The next request with its whole body; None when the client closed the connection."""
+        event = await self._next_event(conn, reader)
+        if isinstance(event, h11.ConnectionClosed):
+            return None
+        if not isinstance(event, h11.Request):
+            raise _BadHttp(400, "malformed request")
+        if event.http_version not in (b"1.0", b"1.1"):
+            raise _BadHttp(400, "unsupported HTTP version")
+        target = event.target.decode("latin-1")
+        if not target.startswith("/"):
+            raise _BadHttp(400, "request target must be a path")
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in event.headers}
+        if int(headers.get("content-length", "0")) > MAX_BODY:
+            raise _BadHttp(413, "request body too large")
+        if conn.they_are_waiting_for_100_continue:
+            writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
+        chunks: list[bytes] = []
+        size = 0
+        while not isinstance(body_event := await self._next_event(conn, reader), h11.EndOfMessage):
+            if not isinstance(body_event, h11.Data):
+                raise _BadHttp(400, "incomplete request body")
+            size += len(body_event.data)
+            if size > MAX_BODY:
+                raise _BadHttp(413, "request body too large")
+            chunks.append(body_event.data)
+        return Request(event.method.decode("ascii").upper(), target, headers, b"".join(chunks))
+
+    async def _serve_one(
+        self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         """Serve one request; False when the connection should close."""
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError:
+            request = await self._read_request(conn, reader, writer)
+        except h11.RemoteProtocolError as exc:
+            await self._send_error(conn, writer, exc.error_status_hint, str(exc))
             return False
-        except asyncio.LimitOverrunError:
-            await self._write(writer, error_response(431, "request head too large"), False, False)
+        except _BadHttp as exc:
+            await self._send_error(conn, writer, exc.status, str(exc))
+            return False
+        if request is None:
             return False
         started = time.monotonic()
-        try:
-            method, target, version, headers = _parse_head(head)
-            body = await self._read_body(reader, writer, headers)
-        except _BadHttp as exc:
-            await self._write(writer, error_response(exc.status, str(exc)), False, False)
-            return False
-        keep_alive = _keep_alive(version, headers)
-        request = Request(method, target, headers, body)
+        method = request.method
         decision = self._faults.decide(method, request.path)
         if decision.delay:
             await asyncio.sleep(decision.delay)
@@ -203,8 +254,11 @@ class HttpServer:
                 method, request.path, request.query, response.status, "ambiguous", started,
                 handled.status,
             )  # fmt: skip
-        await self._write(writer, response, keep_alive, method == "HEAD")
-        return keep_alive
+        await self._write(conn, writer, response, method == "HEAD")
+        if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
+            conn.start_next_cycle()
+            return True
+        return False
 
     def _call(self, request: Request) -> Response:
         try:
@@ -214,100 +268,37 @@ class HttpServer:
             return error_response(500, "internal emulator error")
         return response
 
-    async def _read_body(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, headers: dict[str, str]
-    ) -> bytes:
-        if headers.get("expect", "").lower() == "100-continue":
-            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            return await _read_chunked(reader)
-        length_text = headers.get("content-length")
-        if length_text is None:
-            return b""
-        if not length_text.strip().isdigit():
-            raise _BadHttp(400, "invalid Content-Length")
-        length = int(length_text)
-        if length > MAX_BODY:
-            raise _BadHttp(413, "request body too large")
-        return await reader.readexactly(length) if length else b""
+    async def _send_error(self, conn: h11.Connection, writer: asyncio.StreamWriter, status: int, message: str) -> None:
+        # The request is unusable, so the connection ends after the answer.
+        response = error_response(status, message)
+        response.headers.append(("Connection", "close"))
+        with contextlib.suppress(h11.LocalProtocolError):
+            await self._write(conn, writer, response)
 
-    async def _write(self, writer: asyncio.StreamWriter, response: Response, keep_alive: bool, head_only: bool) -> None:
+    async def _write(
+        self, conn: h11.Connection, writer: asyncio.StreamWriter, response: Response, head_only: bool = False
+    ) -> None:
         status = response.status
-        lines = [
-            f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}",
-            f"Date: {self._http_date()}",
-            "Server: codeocean-emulator",
-        ]
+        headers = [("Date", self._http_date()), ("Server", "codeocean-emulator")]
         if status != 204:
-            lines.append(f"Content-Length: {response.content_length}")
+            headers.append(("Content-Length", str(response.content_length)))
         if response.content_type and (response.body or response.file is not None):
-            lines.append(f"Content-Type: {response.content_type}")
-        lines.extend(f"{name}: {value}" for name, value in response.headers)
-        if not keep_alive:
-            lines.append("Connection: close")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        if head_only:
-            writer.write(head)
+            headers.append(("Content-Type", response.content_type))
+        headers.extend(response.headers)
+        writer.write(conn.send(h11.Response(status_code=status, headers=headers, reason=_reason(status))))
+        # A HEAD answer announces the length of the body it does not carry.
+        if head_only or status == 204:
+            pass
         elif response.file is None:
-            writer.write(head + response.body)
+            if response.body:
+                writer.write(conn.send(h11.Data(data=response.body)))
         else:
-            writer.write(head)
-            await _stream_file(writer, response)
+            await _stream_file(conn, writer, response)
+        writer.write(conn.send(h11.EndOfMessage()))
         await writer.drain()
 
 
-def _parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
-    try:
-        text = head.decode("latin-1")
-    except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
-        raise _BadHttp(400, "undecodable request head") from None
-    lines = text.split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise _BadHttp(400, "malformed request line")
-    method, target, version = parts
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise _BadHttp(400, "malformed header line")
-        headers[name.lower()] = value.strip()
-    if not target.startswith("/"):
-        raise _BadHttp(400, "request target must be a path")
-    return method.upper(), target, version, headers
-
-
-def _keep_alive(version: str, headers: dict[str, str]) -> bool:
-    connection = headers.get("connection", "").lower()
-    if version == "HTTP/1.0":
-        return "keep-alive" in connection
-    return "close" not in connection
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        size_line = await reader.readuntil(b"\r\n")
-        try:
-            size = int(size_line.split(b";")[0].strip(), 16)
-        except ValueError:
-            raise _BadHttp(400, "invalid chunk size") from None
-        if size == 0:
-            # Trailers end with an empty line.
-            while await reader.readuntil(b"\r\n") != b"\r\n":
-                pass
-            return b"".join(chunks)
-        total += size
-        if total > MAX_BODY:
-            raise _BadHttp(413, "request body too large")
-        chunks.append(await reader.readexactly(size))
-        await reader.readexactly(2)
-
-
-async def _stream_file(writer: asyncio.StreamWriter, response: Response) -> None:
+async def _stream_file(conn: h11.Connection, writer: asyncio.StreamWriter, response: Response) -> None:
     assert response.file is not None
     remaining = response.file.length
     with response.file.path.open("rb") as handle:
@@ -317,7 +308,7 @@ async def _stream_file(writer: asyncio.StreamWriter, response: Response) -> None
             if not chunk:
                 break
             remaining -= len(chunk)
-            writer.write(chunk)
+            writer.write(conn.send(h11.Data(data=chunk)))
             await writer.drain()
 
 

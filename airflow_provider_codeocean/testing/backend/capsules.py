@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_codeocean.testing.validation import MOUNT_RE, UUID_RE
+from airflow_provider_codeocean.testing.backend.validation import MOUNT_RE, UUID_RE
 
 METADATA_FILE = "capsule.json"
 # Stable ids for folders named like "echo": the same folder name gives the same id on every start.
