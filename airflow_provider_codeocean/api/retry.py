@@ -13,8 +13,8 @@ from typing import Any
 
 import tenacity
 
-from airflow_provider_codeocean.api.endpoint import Endpoint
 from airflow_provider_codeocean.api.settings import ClientSettings
+from airflow_provider_codeocean.api.wire import Endpoint
 from airflow_provider_codeocean.errors import (
     CodeOceanApiError,
     CodeOceanRateLimitError,

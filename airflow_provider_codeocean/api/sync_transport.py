@@ -10,7 +10,9 @@ import requests
 import tenacity
 from requests.adapters import HTTPAdapter
 
-from airflow_provider_codeocean.api.endpoint import (
+from airflow_provider_codeocean.api.retry import retry_kwargs
+from airflow_provider_codeocean.api.settings import ClientSettings
+from airflow_provider_codeocean.api.wire import (
     Endpoint,
     connection_failed,
     decode,
@@ -18,8 +20,6 @@ from airflow_provider_codeocean.api.endpoint import (
     no_answer,
     retry_after_seconds,
 )
-from airflow_provider_codeocean.api.retry import retry_kwargs
-from airflow_provider_codeocean.api.settings import ClientSettings
 from airflow_provider_codeocean.errors import (
     CodeOceanApiError,
     CodeOceanConnectionError,

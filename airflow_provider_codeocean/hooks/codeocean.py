@@ -16,8 +16,8 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_codeocean.api import endpoints
-from airflow_provider_codeocean.api.endpoint import Endpoint
 from airflow_provider_codeocean.api.settings import ClientSettings
+from airflow_provider_codeocean.api.wire import Endpoint
 from airflow_provider_codeocean.errors import (
     CodeOceanApiError,
     CodeOceanAuthenticationError,
