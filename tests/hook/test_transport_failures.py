@@ -128,7 +128,7 @@ def test_a_dropped_or_502_create_is_not_sent_again(
         send(hook, create)
 
     assert server.requests == ["POST /api/v1/data_assets"]
-    assert getattr(info.value, "transient", False)
+    assert info.value.transient
 
 
 def test_a_refused_connection_is_a_connection_error(make_hook: Any, send: Any, sleeps: list[float]) -> None:
