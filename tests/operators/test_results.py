@@ -13,16 +13,7 @@ from airflow_provider_codeocean.operators.results import (
     CodeOceanDownloadResultsOperator,
     CodeOceanReadResultOperator,
 )
-from tests.operators.test_data_asset_support import (  # noqa: F401
-    ECHO,
-    FAILING,
-    NESTED,
-    buckets,
-    codeocean_emulator_capsules,
-    codeocean_emulator_options,
-    make_context,
-    run_capsule,
-)
+from tests.operators.test_data_asset_support import ECHO, FAILING, NESTED, make_context, run_capsule
 
 NESTED_FILES = {
     "a/b/c/blob.bin",
