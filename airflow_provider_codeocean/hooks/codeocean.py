@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_codeocean.api import endpoints
-from airflow_provider_codeocean.api.settings import ClientSettings
-from airflow_provider_codeocean.api.wire import Endpoint
 from airflow_provider_codeocean.errors import (
     CodeOceanAuthenticationError,
     CodeOceanConfigError,
@@ -23,27 +21,28 @@ from airflow_provider_codeocean.errors import (
 )
 from airflow_provider_codeocean.hooks import _connection, _files
 from airflow_provider_codeocean.hooks._connection import CONNECTION_UI
-from airflow_provider_codeocean.models import (
-    AppPanel,
-    Capsule,
-    Computation,
-    CustomMetadataSchema,
-    DataAsset,
-    DataAssetParams,
-    DataAssetUpdate,
-    FileURLs,
-    Folder,
-    FolderItem,
-    Permissions,
-    RunParams,
-    SearchPage,
-)
+from airflow_provider_codeocean.models import Computation, DataAsset
 from airflow_provider_codeocean.models._parse import JSON, drop_none
 
 if TYPE_CHECKING:
     from airflow_provider_codeocean.api.async_transport import AsyncTransport
+    from airflow_provider_codeocean.api.settings import ClientSettings
     from airflow_provider_codeocean.api.sync_transport import SyncTransport
+    from airflow_provider_codeocean.api.wire import Endpoint
     from airflow_provider_codeocean.hooks._files import Destination
+    from airflow_provider_codeocean.models import (
+        AppPanel,
+        Capsule,
+        CustomMetadataSchema,
+        DataAssetParams,
+        DataAssetUpdate,
+        FileURLs,
+        Folder,
+        FolderItem,
+        Permissions,
+        RunParams,
+        SearchPage,
+    )
 
 T = TypeVar("T")
 
