@@ -255,7 +255,7 @@ class _RestartingObjectSink:
     """An object storage file, hashed as it is written, that the hook's download retries can rewind.
 
     Object storage writers cannot seek, so rewinding to the start reopens the object with ``"wb"``, which
-    starts it over: a failed attempt leaves nothing behind.
+    starts it over: what a failed attempt wrote never stays in front of the next attempt's bytes.
     """
 
     def __init__(self, target: Any) -> None:
