@@ -87,6 +87,16 @@ class CodeOceanServerError(CodeOceanApiError):
     transient = True
 
 
+class CodeOceanSignedUrlExpiredError(CodeOceanApiError):
+    """400 or 403 from a signed file URL: object stores answer so when the signature has expired.
+
+    Transient: the next download attempt asks the API for a fresh URL. (The same statuses from the API
+    itself are :class:`CodeOceanBadRequestError` and :class:`CodeOceanPermissionError`, and final.)
+    """
+
+    transient = True
+
+
 class CodeOceanTransportError(CodeOceanError):
     """The request got no HTTP answer: it timed out, or the connection failed or was reset."""
 

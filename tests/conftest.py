@@ -5,11 +5,13 @@ The environment is set at import time, before any test module imports Airflow.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +40,56 @@ def airflow_db() -> Iterator[None]:
     else:  # pragma: no cover - older spelling
         db.resetdb()
     yield
+
+
+# The emulator as the operator, sensor and trigger tests use it. These override the codeocean_emulator_*
+# fixtures of the package's pytest plugin for every test below tests/ that does not override them itself.
+
+
+@pytest.fixture
+def codeocean_emulator_capsules(tmp_path: Path) -> Path:
+    """The built-in capsules plus ``long`` (a run that never finishes) and ``nested`` (a results tree)."""
+    from airflow_provider_codeocean.testing.config import BUILTIN_CAPSULES_DIR
+    from tests.operators.test_computation_support import add_long_capsule
+    from tests.operators.test_data_asset_support import add_nested_capsule
+
+    root = tmp_path / "capsules"
+    root.mkdir(parents=True)
+    for folder in BUILTIN_CAPSULES_DIR.iterdir():
+        if folder.is_dir():
+            (root / folder.name).symlink_to(folder, target_is_directory=True)
+    add_long_capsule(root)
+    add_nested_capsule(root)
+    return root
+
+
+@pytest.fixture
+def buckets(tmp_path: Path) -> Path:
+    """An S3 stand-in: bucket ``raw-data`` with ``session1/`` (two files)."""
+    root = tmp_path / "buckets"
+    (root / "raw-data" / "session1").mkdir(parents=True)
+    (root / "raw-data" / "session1" / "a.csv").write_text("x,y\n1,2\n")
+    (root / "raw-data" / "session1" / "b.csv").write_text("x,y\n3,4\n")
+    return root
+
+
+@pytest.fixture
+def codeocean_emulator_options(buckets: Path) -> dict[str, Any]:
+    return {"asset_ready_delay": 0.05, "buckets_dir": buckets}
+
+
+#: Small retry waits so fault tests stay fast; nothing asserts durations.
+FAST_EXTRA: dict[str, Any] = {"retry_backoff": 0.01, "retry_max_wait": 0.02, "retry_limit": 1}
+
+
+@pytest.fixture
+def emulator(codeocean_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The emulator, with ``codeocean_default`` re-pointed at it using fast retries."""
+    conn = {
+        "conn_type": "codeocean",
+        "host": codeocean_emulator.base_url,
+        "password": codeocean_emulator.token,
+        "extra": FAST_EXTRA,
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_CODEOCEAN_DEFAULT", json.dumps(conn))
+    return codeocean_emulator

@@ -53,14 +53,41 @@ def test_conn_fields_are_extras_the_settings_understand() -> None:
     assert settings.agent_id == "x" and settings.min_server_version == "x"
 
 
-def test_listed_modules_and_classes_exist_or_are_being_built() -> None:
+# Each section of the provider info lists modules that must import and define the matching kind of class.
+_BASE_CLASSES = {
+    "hooks": ("airflow.providers.common.compat.sdk", "BaseHook"),
+    "operators": ("airflow.providers.common.compat.sdk", "BaseOperator"),
+    "sensors": ("airflow.providers.common.compat.sdk", "BaseSensorOperator"),
+    "triggers": ("airflow.triggers.base", "BaseTrigger"),
+}
+
+
+def _listed_modules(section: str) -> list[str]:
+    return [module for entry in get_provider_info()[section] for module in entry["python-modules"]]
+
+
+@pytest.mark.parametrize("section", sorted(_BASE_CLASSES))
+def test_every_listed_module_imports_and_defines_its_kind_of_class(section: str) -> None:
+    modules = _listed_modules(section)
+    assert modules, f"no {section} listed"
+    base_module, base_name = _BASE_CLASSES[section]
+    base = getattr(importlib.import_module(base_module), base_name)
+    for module_name in modules:
+        module = importlib.import_module(module_name)
+        defined = [
+            value
+            for value in vars(module).values()
+            if isinstance(value, type) and issubclass(value, base) and value.__module__ == module_name
+        ]
+        assert defined, f"{module_name} (listed under {section}) defines no {base_name} subclass"
+
+
+def test_every_listed_class_imports() -> None:
     info = get_provider_info()
-    hooks = [m for entry in info["hooks"] for m in entry["python-modules"]]
-    for module in hooks:
-        importlib.import_module(module)
-    for link in info["extra-links"]:
-        module_name, _, class_name = link.rpartition(".")
-        assert hasattr(importlib.import_module(module_name), class_name)
+    classes = [conn["hook-class-name"] for conn in info["connection-types"]] + info["extra-links"]
+    for path in classes:
+        module_name, _, class_name = path.rpartition(".")
+        assert isinstance(getattr(importlib.import_module(module_name), class_name), type), path
 
 
 def test_entry_point_resolves_to_get_provider_info() -> None:

@@ -29,9 +29,9 @@ import aiohttp
 import tenacity
 import yarl
 
-from airflow_provider_codeocean.api.endpoint import Endpoint, connection_failed, decode, no_answer
 from airflow_provider_codeocean.api.retry import retry_kwargs
 from airflow_provider_codeocean.api.settings import ClientSettings
+from airflow_provider_codeocean.api.wire import Endpoint, connection_failed, decode, no_answer
 
 T = TypeVar("T")
 

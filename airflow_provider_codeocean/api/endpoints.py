@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from airflow_provider_codeocean.api.endpoint import Endpoint, seg
+from airflow_provider_codeocean.api.wire import Endpoint, seg
 from airflow_provider_codeocean.models import (
     AppPanel,
     Capsule,

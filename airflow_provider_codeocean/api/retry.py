@@ -1,6 +1,7 @@
 """The retry policy both transports share, built on tenacity.
 
-Retried: 429, 5xx, timeouts and lost connections, with exponential backoff and full jitter, waiting
+Retried: errors marked ``transient`` (429, 5xx, timeouts, lost connections, an expired signed URL),
+with exponential backoff and full jitter, waiting
 as long as the server's Retry-After says (capped). A request that is not idempotent (a POST that
 creates a computation or data asset) is retried only on 429: the server refused it, so nothing was
 created. On a 5xx or a lost connection it may have been created, so the caller must look first.
@@ -13,24 +14,18 @@ from typing import Any
 
 import tenacity
 
-from airflow_provider_codeocean.api.endpoint import Endpoint
 from airflow_provider_codeocean.api.settings import ClientSettings
-from airflow_provider_codeocean.errors import (
-    CodeOceanApiError,
-    CodeOceanRateLimitError,
-    CodeOceanServerError,
-    CodeOceanTransportError,
-)
+from airflow_provider_codeocean.api.wire import Endpoint
+from airflow_provider_codeocean.errors import CodeOceanApiError, CodeOceanError, CodeOceanRateLimitError
 
 log = logging.getLogger(__name__)
 
 
 def is_retryable(exc: BaseException, *, idempotent: bool) -> bool:
-    if isinstance(exc, CodeOceanRateLimitError):
-        return True
-    if not idempotent:
+    if not isinstance(exc, CodeOceanError) or not exc.transient:
         return False
-    return isinstance(exc, (CodeOceanServerError, CodeOceanTransportError))
+    # A 429 means the server refused the request; any other transient failure may have let it act.
+    return idempotent or isinstance(exc, CodeOceanRateLimitError)
 
 
 class _WaitRetryAfterOrBackoff(tenacity.wait.wait_base):
@@ -62,10 +57,13 @@ def _log_retry(endpoint: Endpoint[Any]) -> Any:
     return before_sleep
 
 
-def retry_kwargs(settings: ClientSettings, endpoint: Endpoint[Any]) -> dict[str, Any]:
-    """Arguments for ``tenacity.Retrying`` or ``tenacity.AsyncRetrying`` for one call."""
+def retry_kwargs(settings: ClientSettings, endpoint: Endpoint[Any], *, attempts: int | None = None) -> dict[str, Any]:
+    """Arguments for ``tenacity.Retrying`` or ``tenacity.AsyncRetrying`` for one call.
+
+    ``attempts`` is the budget including the first try (default: the connection's ``retry_limit`` + 1).
+    """
     return {
-        "stop": tenacity.stop_after_attempt(settings.retry_limit + 1),
+        "stop": tenacity.stop_after_attempt(settings.retry_limit + 1 if attempts is None else attempts),
         "wait": _WaitRetryAfterOrBackoff(settings.retry_backoff, settings.retry_max_wait),
         "retry": tenacity.retry_if_exception(lambda e: is_retryable(e, idempotent=endpoint.idempotent)),
         "before_sleep": _log_retry(endpoint),

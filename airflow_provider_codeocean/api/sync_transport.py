@@ -10,7 +10,9 @@ import requests
 import tenacity
 from requests.adapters import HTTPAdapter
 
-from airflow_provider_codeocean.api.endpoint import (
+from airflow_provider_codeocean.api.retry import retry_kwargs
+from airflow_provider_codeocean.api.settings import ClientSettings
+from airflow_provider_codeocean.api.wire import (
     Endpoint,
     connection_failed,
     decode,
@@ -18,11 +20,10 @@ from airflow_provider_codeocean.api.endpoint import (
     no_answer,
     retry_after_seconds,
 )
-from airflow_provider_codeocean.api.retry import retry_kwargs
-from airflow_provider_codeocean.api.settings import ClientSettings
 from airflow_provider_codeocean.errors import (
     CodeOceanApiError,
     CodeOceanConnectionError,
+    CodeOceanSignedUrlExpiredError,
     CodeOceanTimeoutError,
     error_for_status,
 )
@@ -43,9 +44,10 @@ class SyncTransport:
 
     def send(self, endpoint: Endpoint[T]) -> T:
         retrying = tenacity.Retrying(**retry_kwargs(self._settings, endpoint))
-        return cast(T, retrying(self._send_once, endpoint))
+        return cast(T, retrying(self.send_once, endpoint))
 
-    def _send_once(self, endpoint: Endpoint[T]) -> T:
+    def send_once(self, endpoint: Endpoint[T]) -> T:
+        """Send once, no retries: for callers whose own loop is the retry (file downloads)."""
         settings = self._settings
         # requests' read timeout bounds each wait for bytes, not the whole answer: read the body in
         # chunks against a total deadline, so a server sending a byte at a time cannot hold the call.
@@ -71,7 +73,11 @@ class SyncTransport:
         return decode(endpoint, response.status_code, response.headers, bytes(body))
 
     def download(self, url: str, sink: IO[bytes], what: Endpoint[Any]) -> int:
-        """Stream a signed URL into ``sink`` in chunks; returns the bytes written."""
+        """Stream a signed URL into ``sink`` in chunks, once; returns the bytes written.
+
+        The answer must start within the read timeout and no chunk may take longer than it; a file
+        has no total deadline, as a large one legitimately takes longer than any single API call.
+        """
         settings = self._settings
         try:
             with self._download_session.get(
@@ -122,15 +128,17 @@ def _new_session(settings: ClientSettings) -> requests.Session:
 
 
 def _signed_url_error(what: Endpoint[Any], response: requests.Response) -> CodeOceanApiError:
-    # Named by "signed URL for ..." (never the URL, which carries a signature), so the download retry
-    # can tell an expired URL (ask for a new one) from the API refusing the token (final).
+    # Named by "signed URL for ..." (never the URL, which carries a signature).
     message, data = error_message(response.content, response.status_code)
-    return error_for_status(
-        response.status_code,
-        message,
-        method="GET",
-        path=f"signed URL for {what.describe()}",
-        data=data,
-        retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-        hint="signed URLs expire; the hook asks for a new one" if response.status_code in (400, 403) else None,
-    )
+    details: dict[str, Any] = {
+        "method": "GET",
+        "path": f"signed URL for {what.describe()}",
+        "data": data,
+        "retry_after": retry_after_seconds(response.headers.get("Retry-After")),
+    }
+    if response.status_code in (400, 403):
+        # Object stores refuse an expired signature with 400 or 403; the next attempt asks for a new URL.
+        return CodeOceanSignedUrlExpiredError(
+            message, status_code=response.status_code, hint="signed URLs expire; the hook asks for a new one", **details
+        )
+    return error_for_status(response.status_code, message, **details)

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import importlib
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from functools import cached_property
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_codeocean.api import endpoints
-from airflow_provider_codeocean.api.endpoint import Endpoint
-from airflow_provider_codeocean.api.settings import ClientSettings
 from airflow_provider_codeocean.errors import (
-    CodeOceanApiError,
     CodeOceanAuthenticationError,
     CodeOceanConfigError,
     CodeOceanError,
@@ -27,40 +19,34 @@ from airflow_provider_codeocean.errors import (
     CodeOceanPermissionError,
     CodeOceanTransportError,
 )
-from airflow_provider_codeocean.models import (
-    AppPanel,
-    Capsule,
-    Computation,
-    CustomMetadataSchema,
-    DataAsset,
-    DataAssetParams,
-    DataAssetUpdate,
-    FileURLs,
-    Folder,
-    FolderItem,
-    Permissions,
-    RunParams,
-    SearchPage,
-)
+from airflow_provider_codeocean.hooks import _connection, _files
+from airflow_provider_codeocean.hooks._connection import CONNECTION_UI
+from airflow_provider_codeocean.models import Computation, DataAsset
 from airflow_provider_codeocean.models._parse import JSON, drop_none
 
 if TYPE_CHECKING:
     from airflow_provider_codeocean.api.async_transport import AsyncTransport
+    from airflow_provider_codeocean.api.settings import ClientSettings
     from airflow_provider_codeocean.api.sync_transport import SyncTransport
+    from airflow_provider_codeocean.api.wire import Endpoint
+    from airflow_provider_codeocean.hooks._files import Destination
+    from airflow_provider_codeocean.models import (
+        AppPanel,
+        Capsule,
+        CustomMetadataSchema,
+        DataAssetParams,
+        DataAssetUpdate,
+        FileURLs,
+        Folder,
+        FolderItem,
+        Permissions,
+        RunParams,
+        SearchPage,
+    )
 
 T = TypeVar("T")
 
 SEARCH_PAGE_SIZE = 1000
-
-CONNECTION_UI = {
-    "hidden_fields": ["login", "schema", "port"],
-    "relabeling": {"host": "Domain", "password": "API Token"},
-    "placeholders": {
-        "host": "https://acme.codeocean.com",
-        "password": "cop_...",
-        "extra": '{"request_timeout": 60, "retry_limit": 5, "verify_ssl": true, "agent_id": "Apache Airflow"}',
-    },
-}
 
 
 class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-followed
@@ -105,19 +91,7 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        try:
-            from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-            from flask_babel import lazy_gettext
-            from wtforms import BooleanField, StringField
-        except ImportError:
-            return {}
-        return {
-            "request_timeout": StringField(lazy_gettext("Request timeout (s)"), widget=BS3TextFieldWidget()),
-            "retry_limit": StringField(lazy_gettext("Retry limit"), widget=BS3TextFieldWidget()),
-            "verify_ssl": BooleanField(lazy_gettext("Verify TLS certificates"), default=True),
-            "agent_id": StringField(lazy_gettext("Agent id"), widget=BS3TextFieldWidget()),
-            "min_server_version": StringField(lazy_gettext("Minimum server version"), widget=BS3TextFieldWidget()),
-        }
+        return _connection.connection_form_widgets()
 
     # Settings
 
@@ -125,8 +99,8 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
     def settings(self) -> ClientSettings:
         """Settings from the connection (sync lookup; in a trigger use :meth:`aget_settings`)."""
         conn = self.get_connection(self.codeocean_conn_id)
-        settings = self._settings_from(conn, conn.extra_dejson)
-        _mask(settings.token)
+        settings = _connection.settings_from(conn, conn.extra_dejson, self.codeocean_conn_id, self._overrides)
+        _connection.mask_secret(settings.token)
         return settings
 
     async def aget_settings(self) -> ClientSettings:
@@ -135,22 +109,11 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
             from airflow.providers.common.compat.connection import get_async_connection
 
             conn = await get_async_connection(self.codeocean_conn_id, hook=self)
-            extra = await _async_extra(conn)
-            self.__dict__["settings"] = self._settings_from(conn, extra)
-            await _amask(self.__dict__["settings"].token)
+            extra = await _connection.async_extra(conn)
+            self.__dict__["settings"] = _connection.settings_from(conn, extra, self.codeocean_conn_id, self._overrides)
+            await _connection.amask_secret(self.__dict__["settings"].token)
         settings: ClientSettings = self.__dict__["settings"]
         return settings
-
-    def _settings_from(self, conn: Any, extra: Any) -> ClientSettings:
-        settings = ClientSettings.from_connection(
-            host=conn.host,
-            password=conn.password,
-            login=conn.login,
-            port=conn.port,
-            extra=extra if isinstance(extra, dict) else {},
-            conn_id=self.codeocean_conn_id,
-        )
-        return dataclasses.replace(settings, **self._overrides) if self._overrides else settings
 
     def computation_url(self, computation_id: str) -> str:
         return self.settings.computation_url(computation_id)
@@ -290,23 +253,26 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
 
     def walk_results(self, computation_id: str, path: str = "") -> Iterator[FolderItem]:
         """Every file under ``path`` in the run's results, descending into folders."""
-        return _walk(lambda p: self.list_results(computation_id, p), path)
+        return _files.walk(lambda p: self.list_results(computation_id, p), path)
 
     def get_result_file_urls(self, computation_id: str, path: str) -> FileURLs:
         return self.call(endpoints.get_result_file_urls(computation_id, path))
 
     def download_result_file(
-        self, computation_id: str, path: str, destination: str | os.PathLike[str] | IO[bytes]
+        self, computation_id: str, path: str, destination: Destination, *, attempts: int | None = None
     ) -> int:
         """Stream one result file to a path (written atomically) or a binary file object.
 
-        A fresh signed URL is asked for on every attempt, so an expired one is replaced.
+        Up to ``attempts`` tries (default: the connection's ``retry_limit`` + 1), each asking for a fresh
+        signed URL, so an expired one is replaced; a file object that cannot seek gets one try.
         """
-        return self._download(endpoints.get_result_file_urls(computation_id, path), destination)
+        urls = endpoints.get_result_file_urls(computation_id, path)
+        return _files.download(self._transport, self.settings, urls, destination, attempts)
 
     def read_result_file(self, computation_id: str, path: str, *, max_bytes: int = 1024 * 1024) -> bytes:
         """A small result file's content; refuses files over ``max_bytes``."""
-        return self._read_small(endpoints.get_result_file_urls(computation_id, path), max_bytes)
+        urls = endpoints.get_result_file_urls(computation_id, path)
+        return _files.read_small(self._transport, self.settings, urls, max_bytes)
 
     def wait_for_computation(
         self,
@@ -349,15 +315,17 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
         return self.call(endpoints.list_data_asset_files(data_asset_id, path))
 
     def walk_data_asset_files(self, data_asset_id: str, path: str = "") -> Iterator[FolderItem]:
-        return _walk(lambda p: self.list_data_asset_files(data_asset_id, p), path)
+        return _files.walk(lambda p: self.list_data_asset_files(data_asset_id, p), path)
 
     def get_data_asset_file_urls(self, data_asset_id: str, path: str) -> FileURLs:
         return self.call(endpoints.get_data_asset_file_urls(data_asset_id, path))
 
     def download_data_asset_file(
-        self, data_asset_id: str, path: str, destination: str | os.PathLike[str] | IO[bytes]
+        self, data_asset_id: str, path: str, destination: Destination, *, attempts: int | None = None
     ) -> int:
-        return self._download(endpoints.get_data_asset_file_urls(data_asset_id, path), destination)
+        """Like :meth:`download_result_file`, for a file of a data asset."""
+        urls = endpoints.get_data_asset_file_urls(data_asset_id, path)
+        return _files.download(self._transport, self.settings, urls, destination, attempts)
 
     def get_data_asset_permissions(self, data_asset_id: str) -> Permissions:
         return self.call(endpoints.get_data_asset_permissions(data_asset_id))
@@ -411,86 +379,9 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
                 return
             body = {**body, "next_token": page.next_token}
 
-    def _download(self, urls_endpoint: Endpoint[FileURLs], destination: str | os.PathLike[str] | IO[bytes]) -> int:
-        import tenacity
-
-        from airflow_provider_codeocean.api.retry import retry_kwargs
-
-        def attempt(sink: IO[bytes]) -> int:
-            urls = self.call(urls_endpoint)
-            return self._transport.download(urls.download_url, sink, urls_endpoint)
-
-        # A signed URL that expired answers 400/403; asking for a new one is part of the retry.
-        policy = retry_kwargs(self.settings, urls_endpoint)
-        policy["retry"] = tenacity.retry_if_exception(_download_retryable)
-
-        if isinstance(destination, (str, os.PathLike)):
-            target = Path(destination)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-            try:
-                with os.fdopen(fd, "wb") as tmp:
-
-                    def to_file() -> int:
-                        tmp.seek(0)
-                        tmp.truncate()
-                        return attempt(tmp)
-
-                    written = tenacity.Retrying(**policy)(to_file)
-                os.replace(tmp_name, target)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp_name)
-            return written
-
-        sink = destination
-        start = sink.tell() if sink.seekable() else None
-
-        def to_sink() -> int:
-            if start is not None:
-                sink.seek(start)
-                sink.truncate()
-            return attempt(sink)
-
-        return tenacity.Retrying(**policy)(to_sink) if start is not None else attempt(sink)
-
-    def _read_small(self, urls_endpoint: Endpoint[FileURLs], max_bytes: int) -> bytes:
-        import io
-
-        class _Capped(io.BytesIO):
-            def write(self, data: Any) -> int:
-                if self.tell() + len(data) > max_bytes:
-                    raise CodeOceanConfigError(
-                        f"the file at {urls_endpoint.params} is larger than {max_bytes} bytes; "
-                        "download it to a file instead"
-                    )
-                return super().write(data)
-
-        buffer = _Capped()
-        self._download(urls_endpoint, buffer)
-        return buffer.getvalue()
-
 
 def _kind(pipeline: bool) -> endpoints.Kind:
     return "pipelines" if pipeline else "capsules"
-
-
-def _download_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, CodeOceanApiError) and exc.status_code in (400, 403) and "signed URL" in exc.path:
-        return True
-    from airflow_provider_codeocean.api.retry import is_retryable
-
-    return is_retryable(exc, idempotent=True)
-
-
-def _walk(list_folder: Callable[[str], Folder], path: str) -> Iterator[FolderItem]:
-    pending = [path]
-    while pending:
-        for item in list_folder(pending.pop(0)).items:
-            if item.is_folder:
-                pending.append(item.path)
-            else:
-                yield item
 
 
 P = TypeVar("P", Computation, DataAsset)
@@ -509,43 +400,3 @@ def _poll(get: Callable[[], P], poll_interval: float, timeout: float | None, on_
         if deadline is not None and time.monotonic() >= deadline:
             raise TimeoutError(f"{item.describe()} did not finish within {timeout} seconds")
         time.sleep(poll_interval if deadline is None else max(0.0, min(poll_interval, deadline - time.monotonic())))
-
-
-async def _async_extra(conn: Any) -> Any:
-    """The connection's extra without blocking the event loop.
-
-    common-compat 1.20 (the newest on Python 3.10) lacks ``get_async_extra_dejson``; there the sync
-    property runs in a worker thread, as the newer helper itself does before Airflow 3.3.2.
-    """
-    try:
-        from airflow.providers.common.compat.connection import get_async_extra_dejson
-    except ImportError:
-        from asgiref.sync import sync_to_async
-
-        return await sync_to_async(lambda: conn.extra_dejson)()
-    return await get_async_extra_dejson(conn)
-
-
-async def _amask(secret: str) -> None:
-    """Register the token with the secrets masker without a blocking call on the event loop."""
-    try:
-        from airflow.sdk.log import amask_secret
-    except ImportError:
-        from asgiref.sync import sync_to_async
-
-        await sync_to_async(_mask)(secret)
-        return
-    with contextlib.suppress(Exception):
-        await amask_secret(secret)
-
-
-def _mask(secret: str) -> None:
-    # common-compat 1.20 (Python 3.10) does not export mask_secret; the Airflow modules it would pick do.
-    for module in ("airflow.providers.common.compat.sdk", "airflow.sdk.log", "airflow.utils.log.secrets_masker"):
-        try:
-            mask_secret = importlib.import_module(module).mask_secret
-        except (ImportError, AttributeError):
-            continue
-        with contextlib.suppress(Exception):
-            mask_secret(secret)
-        return

@@ -1,4 +1,8 @@
-"""Lenient readers for response JSON: a missing or mistyped optional field becomes None, never a crash."""
+"""Lenient readers for response JSON: a missing or mistyped optional field becomes None, never a crash.
+
+Each name says what a missing field becomes (``str_or_none``, ``str_or_empty``): the emulator's request
+readers in ``testing.validation`` are strict and raise instead, so the two must not share names.
+"""
 
 from __future__ import annotations
 
@@ -16,18 +20,18 @@ def as_mapping(data: Any) -> JSON:
     return dict(data) if isinstance(data, Mapping) else {}
 
 
-def opt_str(data: JSON, key: str) -> str | None:
+def str_or_none(data: JSON, key: str) -> str | None:
     value = data.get(key)
     if value is None:
         return None
     return value if isinstance(value, str) else str(value)
 
 
-def req_str(data: JSON, key: str) -> str:
-    return opt_str(data, key) or ""
+def str_or_empty(data: JSON, key: str) -> str:
+    return str_or_none(data, key) or ""
 
 
-def opt_int(data: JSON, key: str) -> int | None:
+def int_or_none(data: JSON, key: str) -> int | None:
     value = data.get(key)
     if isinstance(value, bool):
         return int(value)
@@ -43,7 +47,7 @@ def opt_int(data: JSON, key: str) -> int | None:
     return None
 
 
-def opt_float(data: JSON, key: str) -> float | None:
+def float_or_none(data: JSON, key: str) -> float | None:
     value = data.get(key)
     if isinstance(value, bool):
         return None
@@ -57,7 +61,7 @@ def opt_float(data: JSON, key: str) -> float | None:
     return None
 
 
-def opt_bool(data: JSON, key: str) -> bool | None:
+def bool_or_none(data: JSON, key: str) -> bool | None:
     value = data.get(key)
     if isinstance(value, bool):
         return value
@@ -66,7 +70,7 @@ def opt_bool(data: JSON, key: str) -> bool | None:
     return None
 
 
-def str_list(data: JSON, key: str) -> list[str]:
+def str_list_or_empty(data: JSON, key: str) -> list[str]:
     value = data.get(key)
     if isinstance(value, list):
         return [item if isinstance(item, str) else str(item) for item in value if item is not None]
@@ -92,7 +96,7 @@ def list_of(data: JSON, key: str, parse: Callable[[Any], T]) -> list[T]:
     return [parse(item) for item in value if isinstance(item, Mapping)]
 
 
-def opt_obj(data: JSON, key: str, parse: Callable[[Any], T]) -> T | None:
+def obj_or_none(data: JSON, key: str, parse: Callable[[Any], T]) -> T | None:
     value = data.get(key)
     return parse(value) if isinstance(value, Mapping) else None
 

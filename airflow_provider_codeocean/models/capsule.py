@@ -10,11 +10,11 @@ from airflow_provider_codeocean.models._parse import (
     JSON,
     as_mapping,
     enum_or_str,
+    int_or_none,
     list_of,
-    opt_int,
-    opt_str,
-    req_str,
-    str_list,
+    str_list_or_empty,
+    str_or_empty,
+    str_or_none,
 )
 from airflow_provider_codeocean.models.enums import CapsuleStatus
 
@@ -40,17 +40,17 @@ class Capsule:
     def from_json(cls, data: Any) -> Capsule:
         obj = as_mapping(data)
         return cls(
-            id=req_str(obj, "id"),
-            name=req_str(obj, "name"),
-            created=opt_int(obj, "created"),
-            owner=opt_str(obj, "owner"),
+            id=str_or_empty(obj, "id"),
+            name=str_or_empty(obj, "name"),
+            created=int_or_none(obj, "created"),
+            owner=str_or_none(obj, "owner"),
             status=enum_or_str(CapsuleStatus, obj.get("status")),
-            slug=opt_str(obj, "slug"),
-            description=opt_str(obj, "description"),
-            field=opt_str(obj, "field"),
-            cloned_from_url=opt_str(obj, "cloned_from_url"),
+            slug=str_or_none(obj, "slug"),
+            description=str_or_none(obj, "description"),
+            field=str_or_none(obj, "field"),
+            cloned_from_url=str_or_none(obj, "cloned_from_url"),
             # Platform 3.1 renamed "keywords" to "tags"; older deployments still send keywords.
-            tags=str_list(obj, "tags") or str_list(obj, "keywords"),
+            tags=str_list_or_empty(obj, "tags") or str_list_or_empty(obj, "keywords"),
             versions=list_of(obj, "versions", as_mapping),
             raw=obj,
         )
@@ -75,14 +75,14 @@ class AppPanelParameter:
         obj = as_mapping(data)
         required = obj.get("required")
         return cls(
-            id=opt_str(obj, "id"),
-            name=opt_str(obj, "name"),
-            param_name=opt_str(obj, "param_name"),
-            type=opt_str(obj, "type"),
-            value_type=opt_str(obj, "value_type"),
-            default_value=opt_str(obj, "default_value"),
+            id=str_or_none(obj, "id"),
+            name=str_or_none(obj, "name"),
+            param_name=str_or_none(obj, "param_name"),
+            type=str_or_none(obj, "type"),
+            value_type=str_or_none(obj, "value_type"),
+            default_value=str_or_none(obj, "default_value"),
             required=required if isinstance(required, bool) else None,
-            value_options=str_list(obj, "value_options"),
+            value_options=str_list_or_empty(obj, "value_options"),
         )
 
 

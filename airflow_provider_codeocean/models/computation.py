@@ -8,12 +8,12 @@ from typing import Any
 from airflow_provider_codeocean.models._parse import (
     JSON,
     as_mapping,
+    bool_or_none,
     enum_or_str,
+    int_or_none,
     list_of,
-    opt_bool,
-    opt_int,
-    opt_str,
-    req_str,
+    str_or_empty,
+    str_or_none,
 )
 from airflow_provider_codeocean.models.enums import ComputationEndStatus, ComputationState
 
@@ -30,7 +30,7 @@ class DataAssetMount:
     @classmethod
     def from_json(cls, data: Any) -> DataAssetMount:
         obj = as_mapping(data)
-        return cls(id=req_str(obj, "id"), mount=opt_str(obj, "mount"))
+        return cls(id=str_or_empty(obj, "id"), mount=str_or_none(obj, "mount"))
 
     def to_json(self) -> JSON:
         body: JSON = {"id": self.id}
@@ -50,7 +50,9 @@ class ComputationParameter:
     @classmethod
     def from_json(cls, data: Any) -> ComputationParameter:
         obj = as_mapping(data)
-        return cls(name=opt_str(obj, "name"), param_name=opt_str(obj, "param_name"), value=opt_str(obj, "value"))
+        return cls(
+            name=str_or_none(obj, "name"), param_name=str_or_none(obj, "param_name"), value=str_or_none(obj, "value")
+        )
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,10 @@ class ComputationProcess:
     def from_json(cls, data: Any) -> ComputationProcess:
         obj = as_mapping(data)
         return cls(
-            name=req_str(obj, "name"),
-            capsule_id=opt_str(obj, "capsule_id"),
-            version=opt_int(obj, "version"),
-            public=opt_bool(obj, "public"),
+            name=str_or_empty(obj, "name"),
+            capsule_id=str_or_none(obj, "capsule_id"),
+            version=int_or_none(obj, "version"),
+            public=bool_or_none(obj, "public"),
             parameters=list_of(obj, "parameters", ComputationParameter.from_json),
         )
 
@@ -100,18 +102,18 @@ class Computation:
     def from_json(cls, data: Any) -> Computation:
         obj = as_mapping(data)
         return cls(
-            id=req_str(obj, "id"),
-            name=req_str(obj, "name"),
+            id=str_or_empty(obj, "id"),
+            name=str_or_empty(obj, "name"),
             state=enum_or_str(ComputationState, obj.get("state")),
-            created=opt_int(obj, "created"),
-            owner=opt_str(obj, "owner"),
-            owner_email=opt_str(obj, "owner_email"),
-            run_time=opt_int(obj, "run_time"),
+            created=int_or_none(obj, "created"),
+            owner=str_or_none(obj, "owner"),
+            owner_email=str_or_none(obj, "owner_email"),
+            run_time=int_or_none(obj, "run_time"),
             end_status=enum_or_str(ComputationEndStatus, obj.get("end_status")),
-            exit_code=opt_int(obj, "exit_code"),
-            has_results=opt_bool(obj, "has_results"),
-            cloud_workstation=opt_bool(obj, "cloud_workstation"),
-            nextflow_profile=opt_str(obj, "nextflow_profile"),
+            exit_code=int_or_none(obj, "exit_code"),
+            has_results=bool_or_none(obj, "has_results"),
+            cloud_workstation=bool_or_none(obj, "cloud_workstation"),
+            nextflow_profile=str_or_none(obj, "nextflow_profile"),
             data_assets=list_of(obj, "data_assets", DataAssetMount.from_json),
             parameters=list_of(obj, "parameters", ComputationParameter.from_json),
             processes=list_of(obj, "processes", ComputationProcess.from_json),

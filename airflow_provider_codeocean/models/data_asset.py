@@ -8,15 +8,15 @@ from typing import Any, TypeVar
 from airflow_provider_codeocean.models._parse import (
     JSON,
     as_mapping,
+    bool_or_none,
     enum_or_str,
+    float_or_none,
+    int_or_none,
     list_of,
-    opt_bool,
-    opt_float,
-    opt_int,
-    opt_obj,
-    opt_str,
-    req_str,
-    str_list,
+    obj_or_none,
+    str_list_or_empty,
+    str_or_empty,
+    str_or_none,
 )
 from airflow_provider_codeocean.models.enums import DataAssetState, DataAssetType
 
@@ -36,12 +36,12 @@ class Provenance:
     def from_json(cls, data: Any) -> Provenance:
         obj = as_mapping(data)
         return cls(
-            commit=opt_str(obj, "commit"),
-            run_script=opt_str(obj, "run_script"),
-            docker_image=opt_str(obj, "docker_image"),
-            capsule=opt_str(obj, "capsule"),
-            computation=opt_str(obj, "computation"),
-            data_assets=str_list(obj, "data_assets"),
+            commit=str_or_none(obj, "commit"),
+            run_script=str_or_none(obj, "run_script"),
+            docker_image=str_or_none(obj, "docker_image"),
+            capsule=str_or_none(obj, "capsule"),
+            computation=str_or_none(obj, "computation"),
+            data_assets=str_list_or_empty(obj, "data_assets"),
         )
 
 
@@ -56,10 +56,10 @@ class SourceBucket:
     def from_json(cls, data: Any) -> SourceBucket:
         obj = as_mapping(data)
         return cls(
-            origin=opt_str(obj, "origin"),
-            bucket=opt_str(obj, "bucket"),
-            prefix=opt_str(obj, "prefix"),
-            external=opt_bool(obj, "external"),
+            origin=str_or_none(obj, "origin"),
+            bucket=str_or_none(obj, "bucket"),
+            prefix=str_or_none(obj, "prefix"),
+            external=bool_or_none(obj, "external"),
         )
 
 
@@ -91,24 +91,24 @@ class DataAsset:
     def from_json(cls, data: Any) -> DataAsset:
         obj = as_mapping(data)
         return cls(
-            id=req_str(obj, "id"),
-            name=req_str(obj, "name"),
+            id=str_or_empty(obj, "id"),
+            name=str_or_empty(obj, "name"),
             state=enum_or_str(DataAssetState, _lower(obj.get("state"))),
             type=enum_or_str(DataAssetType, _lower(obj.get("type"))),
-            mount=opt_str(obj, "mount"),
-            description=opt_str(obj, "description"),
-            created=opt_int(obj, "created"),
+            mount=str_or_none(obj, "mount"),
+            description=str_or_none(obj, "description"),
+            created=int_or_none(obj, "created"),
             # The seed page's answer spells these lastUsed and sizeInBytes.
-            last_used=_first(opt_int(obj, "last_used"), opt_int(obj, "lastUsed")),
-            owner=opt_str(obj, "owner"),
-            owner_email=opt_str(obj, "owner_email"),
-            files=opt_int(obj, "files"),
-            size=_first(opt_float(obj, "size"), opt_float(obj, "sizeInBytes")),
-            tags=str_list(obj, "tags"),
+            last_used=_first(int_or_none(obj, "last_used"), int_or_none(obj, "lastUsed")),
+            owner=str_or_none(obj, "owner"),
+            owner_email=str_or_none(obj, "owner_email"),
+            files=int_or_none(obj, "files"),
+            size=_first(float_or_none(obj, "size"), float_or_none(obj, "sizeInBytes")),
+            tags=str_list_or_empty(obj, "tags"),
             custom_metadata=as_mapping(obj.get("custom_metadata")),
-            failure_reason=opt_str(obj, "failure_reason"),
-            provenance=opt_obj(obj, "provenance", Provenance.from_json),
-            source_bucket=opt_obj(obj, "source_bucket", SourceBucket.from_json),
+            failure_reason=str_or_none(obj, "failure_reason"),
+            provenance=obj_or_none(obj, "provenance", Provenance.from_json),
+            source_bucket=obj_or_none(obj, "source_bucket", SourceBucket.from_json),
             contained_data_assets=list_of(obj, "contained_data_assets", as_mapping),
             raw=obj,
         )

@@ -9,10 +9,10 @@ from airflow_provider_codeocean.models._parse import (
     JSON,
     as_mapping,
     enum_or_str,
+    int_or_none,
     list_of,
-    opt_int,
-    opt_str,
-    req_str,
+    str_or_empty,
+    str_or_none,
 )
 from airflow_provider_codeocean.models.enums import FolderItemType
 
@@ -28,10 +28,10 @@ class FolderItem:
     def from_json(cls, data: Any) -> FolderItem:
         obj = as_mapping(data)
         return cls(
-            name=req_str(obj, "name"),
-            path=req_str(obj, "path"),
+            name=str_or_empty(obj, "name"),
+            path=str_or_empty(obj, "path"),
             type=enum_or_str(FolderItemType, obj.get("type")),
-            size=opt_int(obj, "size"),
+            size=int_or_none(obj, "size"),
         )
 
     @property
@@ -62,7 +62,7 @@ class FileURLs:
     def from_json(cls, data: Any) -> FileURLs:
         obj = as_mapping(data)
         return cls(
-            download_url=req_str(obj, "download_url") or req_str(obj, "url"),
-            view_url=opt_str(obj, "view_url"),
+            download_url=str_or_empty(obj, "download_url") or str_or_empty(obj, "url"),
+            view_url=str_or_none(obj, "view_url"),
             raw=obj,
         )

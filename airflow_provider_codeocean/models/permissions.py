@@ -8,11 +8,11 @@ from typing import Any
 from airflow_provider_codeocean.models._parse import (
     JSON,
     as_mapping,
+    bool_or_none,
     drop_none,
     list_of,
-    opt_bool,
-    opt_str,
-    req_str,
+    str_or_empty,
+    str_or_none,
 )
 
 
@@ -24,7 +24,7 @@ class UserPermission:
     @classmethod
     def from_json(cls, data: Any) -> UserPermission:
         obj = as_mapping(data)
-        return cls(email=req_str(obj, "email"), role=req_str(obj, "role"))
+        return cls(email=str_or_empty(obj, "email"), role=str_or_empty(obj, "role"))
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class GroupPermission:
     @classmethod
     def from_json(cls, data: Any) -> GroupPermission:
         obj = as_mapping(data)
-        return cls(group=req_str(obj, "group"), role=req_str(obj, "role"))
+        return cls(group=str_or_empty(obj, "group"), role=str_or_empty(obj, "role"))
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ class Permissions:
         return cls(
             users=list_of(obj, "users", UserPermission.from_json),
             groups=list_of(obj, "groups", GroupPermission.from_json),
-            everyone=opt_str(obj, "everyone"),
-            share_assets=opt_bool(obj, "share_assets"),
+            everyone=str_or_none(obj, "everyone"),
+            share_assets=bool_or_none(obj, "share_assets"),
         )
 
     def to_json(self) -> JSON:

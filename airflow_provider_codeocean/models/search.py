@@ -9,11 +9,11 @@ from typing import Any, Generic, TypeVar
 from airflow_provider_codeocean.models._parse import (
     JSON,
     as_mapping,
+    bool_or_none,
     list_of,
-    opt_bool,
-    opt_str,
-    req_str,
-    str_list,
+    str_list_or_empty,
+    str_or_empty,
+    str_or_none,
 )
 
 T = TypeVar("T")
@@ -31,8 +31,8 @@ class SearchPage(Generic[T]):
             obj = as_mapping(data)
             return cls(
                 results=list_of(obj, "results", parse_item),
-                has_more=bool(opt_bool(obj, "has_more")),
-                next_token=opt_str(obj, "next_token") or None,
+                has_more=bool(bool_or_none(obj, "has_more")),
+                next_token=str_or_none(obj, "next_token") or None,
             )
 
         return parse
@@ -52,11 +52,11 @@ class CustomMetadataField:
         obj = as_mapping(data)
         rng = obj.get("range")
         return cls(
-            name=req_str(obj, "name"),
-            type=opt_str(obj, "type"),
-            required=bool(opt_bool(obj, "required")),
-            multiple=bool(opt_bool(obj, "multiple")),
-            allowed_values=str_list(obj, "allowed_values"),
+            name=str_or_empty(obj, "name"),
+            type=str_or_none(obj, "type"),
+            required=bool(bool_or_none(obj, "required")),
+            multiple=bool(bool_or_none(obj, "multiple")),
+            allowed_values=str_list_or_empty(obj, "allowed_values"),
             range=as_mapping(rng) if isinstance(rng, dict) else None,
         )
 
@@ -74,7 +74,7 @@ class CustomMetadataSchema:
         obj = as_mapping(data)
         return cls(
             fields=list_of(obj, "fields", CustomMetadataField.from_json),
-            categories=str_list(obj, "categories"),
+            categories=str_list_or_empty(obj, "categories"),
             raw=obj,
         )
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import fnmatch
-import functools
 import hashlib
 import json
 import os
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from airflow_provider_codeocean.errors import (
-    CodeOceanApiError,
     CodeOceanConfigError,
     CodeOceanError,
     CodeOceanRunFailedError,
@@ -35,8 +32,11 @@ class CodeOceanDownloadResultsOperator(CodeOceanBaseOperator):
     """Download a computation's result files, recursively, to a local folder or object storage.
 
     Each file is streamed (never held in memory), written under ``destination`` at its path in the
-    results, and retried on its own: a fresh signed URL is asked for on every attempt, so an expired one
-    is replaced. Local files appear atomically (written to a temporary name, then renamed).
+    results, and retried on its own, up to ``retries_per_file`` attempts in all: a fresh signed URL is
+    asked for on every attempt, so an expired one is replaced. Those attempts are the only retries of a
+    file (its signed-URL request is not retried again inside an attempt), so a file that never arrives
+    costs at most ``retries_per_file`` times (request deadline + backoff). Local files appear atomically
+    (written to a temporary name, then renamed).
 
     Returns one dict per file written: ``path`` (in the results), ``destination``, ``size`` and
     ``sha256``.
@@ -51,7 +51,7 @@ class CodeOceanDownloadResultsOperator(CodeOceanBaseOperator):
     :param require_success: refuse to download results of a computation that did not succeed
         (by default it is allowed, with a warning: failed runs' logs are often what one wants).
     :param fail_if_empty: fail when no file matched.
-    :param retries_per_file: attempts per file on transient errors and expired URLs.
+    :param retries_per_file: attempts per file, the first included, on transient errors and expired URLs.
     """
 
     template_fields: Sequence[str] = ("computation_id", "destination", "path", "include")
@@ -95,9 +95,7 @@ class CodeOceanDownloadResultsOperator(CodeOceanBaseOperator):
             if patterns and not any(fnmatch.fnmatchcase(relative, p) for p in patterns):
                 continue
             target = destination / relative
-            size, digest = self._with_retries(
-                relative, functools.partial(_download, hook, computation_id, item.path, target)
-            )
+            size, digest = _download(hook, computation_id, item.path, target, self.retries_per_file)
             self.log.info("Wrote %s (%d bytes, sha256 %s)", target, size, digest)
             written.append({"path": relative, "destination": str(target), "size": size, "sha256": digest})
         if not written:
@@ -106,17 +104,6 @@ class CodeOceanDownloadResultsOperator(CodeOceanBaseOperator):
                 raise CodeOceanError(message)
             self.log.warning("%s", message)
         return written
-
-    def _with_retries(self, relative: str, download: Callable[[], tuple[int, str]]) -> tuple[int, str]:
-        for attempt in range(1, self.retries_per_file + 1):
-            try:
-                return download()
-            except CodeOceanError as exc:
-                if attempt == self.retries_per_file or not _retryable(exc):
-                    raise
-                self.log.warning("Downloading %s failed (attempt %d), retrying: %s", relative, attempt, exc)
-                time.sleep(min(2.0 ** (attempt - 1), 30.0))
-        raise AssertionError("unreachable")  # pragma: no cover
 
 
 class CodeOceanReadResultOperator(CodeOceanBaseOperator):
@@ -243,15 +230,16 @@ def _destination(value: Any, conn_id: str | None) -> Any:
     return Path(value)
 
 
-def _download(hook: CodeOceanHook, computation_id: str, path: str, target: Any) -> tuple[int, str]:
+def _download(hook: CodeOceanHook, computation_id: str, path: str, target: Any, attempts: int) -> tuple[int, str]:
     if isinstance(target, Path):
-        size = hook.download_result_file(computation_id, path, target)
+        size = hook.download_result_file(computation_id, path, target, attempts=attempts)
         return size, _sha256_file(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    # Opening with "wb" again on a retry starts the object over, so a failed attempt leaves nothing behind.
-    with target.open("wb") as handle:
-        sink = _HashingSink(handle)
-        size = hook.download_result_file(computation_id, path, cast(IO[bytes], sink))
+    sink = _RestartingObjectSink(target)
+    try:
+        size = hook.download_result_file(computation_id, path, cast(IO[bytes], sink), attempts=attempts)
+    finally:
+        sink.close()
     return size, sink.hexdigest()
 
 
@@ -263,31 +251,47 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-class _HashingSink:
-    """A write-only stream that hashes what passes through. Not seekable: retries reopen the target."""
+class _RestartingObjectSink:
+    """An object storage file, hashed as it is written, that the hook's download retries can rewind.
 
-    def __init__(self, handle: IO[bytes]) -> None:
-        self._handle = handle
+    Object storage writers cannot seek, so rewinding to the start reopens the object with ``"wb"``, which
+    starts it over: what a failed attempt wrote never stays in front of the next attempt's bytes.
+    """
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+        self._handle: IO[bytes] | None = None
         self._digest = hashlib.sha256()
 
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return 0
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if (offset, whence) != (0, 0):
+            raise OSError("an object storage download can only start over")
+        self.close()
+        self._handle = self._target.open("wb")
+        self._digest = hashlib.sha256()
+        return 0
+
+    def truncate(self, size: int | None = None) -> int:
+        return 0
+
     def write(self, data: bytes) -> int:
+        if self._handle is None:
+            self.seek(0)
+        assert self._handle is not None
         self._digest.update(data)
         self._handle.write(data)
         return len(data)
 
-    def seekable(self) -> bool:
-        return False
-
-    def tell(self) -> int:  # pragma: no cover - asked only of seekable sinks
-        raise OSError("not seekable")
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
     def hexdigest(self) -> str:
         return self._digest.hexdigest()
-
-
-def _retryable(exc: CodeOceanError) -> bool:
-    # A signed URL that expired answers 400/403 from the storage side; a new attempt asks for a new URL.
-    # (The same statuses from the API itself mean a bad path or token: not retried.)
-    if isinstance(exc, CodeOceanApiError) and exc.status_code in (400, 403) and "signed URL" in exc.path:
-        return True
-    return bool(getattr(exc, "transient", False))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_codeocean.version_compat import AIRFLOW_V_3_0_PLUS
+from tests.airflow_version import AIRFLOW_V_3_0_PLUS
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "deployment_check.py"
 BIN_DIR = Path(sys.executable).parent

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_codeocean.version_compat import AIRFLOW_V_3_0_PLUS
+from tests.airflow_version import AIRFLOW_V_3_0_PLUS
 from tests.examples.conftest import EXAMPLE_DAGS
 
 COVERAGE_CAPSULE_ID = "7f3d2a10-5c4e-4b8a-9e21-0c0de0ce0001"

@@ -11,7 +11,11 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from airflow_provider_codeocean.errors import CodeOceanConfigError, CodeOceanPermissionError
+from airflow_provider_codeocean.errors import (
+    CodeOceanConfigError,
+    CodeOceanPermissionError,
+    CodeOceanSignedUrlExpiredError,
+)
 from tests.hook.util import TOKEN, TOKEN_B64, body
 
 RESULTS = "/api/v1/computations/c1/results"
@@ -138,6 +142,24 @@ def test_expired_signed_url_asks_for_a_new_one(httpserver: HTTPServer, hook: Any
     assert target.read_bytes() == b"fresh"
     assert [r.path for r, _ in httpserver.log] == [URLS, "/old", URLS, "/new"]
     assert all("Authorization" not in r.headers for r, _ in httpserver.log if not r.path.startswith("/api/"))
+
+
+@pytest.mark.parametrize("status", [400, 403])
+def test_a_signed_url_that_stays_refused_is_a_typed_transient_error_after_the_budget(
+    httpserver: HTTPServer, make_hook: Any, tmp_path: Path, status: int
+) -> None:
+    _signed_urls(httpserver)
+    httpserver.expect_request(SIGNED).respond_with_data(
+        "<Error><Message>Request has expired</Message></Error>", status=status
+    )
+
+    with pytest.raises(CodeOceanSignedUrlExpiredError) as info:
+        make_hook(retry_limit=1).download_result_file("c1", "output.csv", tmp_path / "out.csv")
+
+    assert info.value.transient and info.value.status_code == status
+    assert info.value.message == f"HTTP {status} Request has expired"
+    assert [r.path for r, _ in httpserver.log] == [URLS, SIGNED, URLS, SIGNED]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_403_from_the_api_itself_is_not_retried(httpserver: HTTPServer, hook: Any, tmp_path: Path) -> None:

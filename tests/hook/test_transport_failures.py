@@ -6,6 +6,7 @@ may reach the server; idempotent requests are retried.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -128,7 +129,7 @@ def test_a_dropped_or_502_create_is_not_sent_again(
         send(hook, create)
 
     assert server.requests == ["POST /api/v1/data_assets"]
-    assert getattr(info.value, "transient", False)
+    assert info.value.transient
 
 
 def test_a_refused_connection_is_a_connection_error(make_hook: Any, send: Any, sleeps: list[float]) -> None:
@@ -150,4 +151,35 @@ def test_a_hanging_download_times_out(raw_server: Any, make_hook: Any, httpserve
         hook.download_result_file("c1", "x", tmp_path / "x")
 
     assert server.requests == ["GET /signed/x"]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("retry_limit", "attempts", "expected"), [(2, None, 3), (5, 2, 2), (5, 1, 1)])
+def test_a_download_that_always_hangs_costs_its_attempt_budget(
+    raw_server: Any,
+    make_hook: Any,
+    httpserver: Any,
+    tmp_path: Any,
+    sleeps: list[float],
+    retry_limit: int,
+    attempts: int | None,
+    expected: int,
+) -> None:
+    # One retry layer: each attempt is one signed-URL request and one download, never retried inside.
+    server = raw_server(default="hang")
+    httpserver.expect_request("/api/v1/computations/c1/results/urls").respond_with_json(
+        {"download_url": f"{server.url}/signed/x"}
+    )
+    hook = make_hook(request_timeout=0.3, retry_limit=retry_limit)
+
+    started = time.monotonic()
+    with pytest.raises(CodeOceanTimeoutError):
+        hook.download_result_file("c1", "x", tmp_path / "x", attempts=attempts)
+    elapsed = time.monotonic() - started
+
+    assert server.requests == ["GET /signed/x"] * expected
+    assert [r.path for r, _ in httpserver.log] == ["/api/v1/computations/c1/results/urls"] * expected
+    assert len(sleeps) == expected - 1
+    # Each attempt ends at its read timeout (0.3 s); the budget, not retries inside retries, bounds the call.
+    assert elapsed < expected * 0.3 + 2.0
     assert list(tmp_path.iterdir()) == []

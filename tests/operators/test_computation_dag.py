@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.dagtest import run_dag, task_states
-from tests.operators.test_computation_support import ECHO, FAILING, codeocean_emulator_capsules  # noqa: F401
+from tests.operators.test_computation_support import ECHO, FAILING
 
 MODES = ["computation_e2e_sync", "computation_e2e_deferrable"]
 

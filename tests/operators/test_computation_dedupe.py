@@ -16,14 +16,12 @@ import pytest
 
 from airflow_provider_codeocean.errors import CodeOceanRunFailedError
 from airflow_provider_codeocean.operators.computation import STATE_COMPUTATION_ID, STATE_SUBMIT_STARTED, run_marker
-from tests.operators.test_computation_support import (  # noqa: F401
+from tests.operators.test_computation_support import (
     ECHO,
     FAILING,
     LONG,
     SIMULATED,
     FakeStateStore,
-    codeocean_emulator_capsules,
-    emulator_fixture,
     hook,
     make_context,
     make_operator,

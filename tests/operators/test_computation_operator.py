@@ -19,15 +19,13 @@ from airflow_provider_codeocean.errors import (
 )
 from airflow_provider_codeocean.links import COMPUTATION_ID_KEY, COMPUTATION_URL_KEY
 from airflow_provider_codeocean.triggers.computation import CodeOceanComputationTrigger
-from tests.operators.test_computation_support import (  # noqa: F401
+from tests.operators.test_computation_support import (
     ECHO,
     FAILING,
     LONG,
     MISSING,
     PIPELINE,
     SIMULATED,
-    codeocean_emulator_capsules,
-    emulator_fixture,
     make_context,
     make_operator,
     start_run,

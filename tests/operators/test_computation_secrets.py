@@ -9,16 +9,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_codeocean.errors import CodeOceanNotFoundError, CodeOceanRunFailedError
-from tests.operators.test_computation_support import (  # noqa: F401
-    ECHO,
-    FAILING,
-    LONG,
-    MISSING,
-    codeocean_emulator_capsules,
-    emulator_fixture,
-    make_context,
-    make_operator,
-)
+from tests.operators.test_computation_support import ECHO, FAILING, LONG, MISSING, make_context, make_operator
 
 
 def test_the_token_is_nowhere(

@@ -1,7 +1,7 @@
 """Shared pieces of the computation tests (operator, trigger, sensor): capsules, a task context, a store.
 
-Named like a test module so it sits with the tests it serves; it holds no tests itself. Test modules
-import the fixtures they need from here.
+Named like a test module so it sits with the tests it serves; it holds no tests itself. Its fixtures
+live in ``tests/conftest.py``, which adds the ``long`` capsule defined here.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_codeocean.testing.config import BUILTIN_CAPSULES_DIR
-
 ECHO = "ec40ec40-0000-4000-8000-000000000001"
 FAILING = "fa11fa11-0000-4000-8000-000000000002"
 SIMULATED = "51a51a00-0000-4000-8000-000000000003"
@@ -25,22 +23,12 @@ MISSING = "00000000-0000-4000-8000-000000000404"
 TINY = 0.02
 
 
-def make_capsules(root: Path) -> Path:
-    """The built-in capsules plus ``long``: a run that never finishes by itself."""
-    root.mkdir(parents=True, exist_ok=True)
-    for folder in BUILTIN_CAPSULES_DIR.iterdir():
-        if folder.is_dir():
-            (root / folder.name).symlink_to(folder, target_is_directory=True)
+def add_long_capsule(root: Path) -> None:
+    """Add ``long``: a run that never finishes by itself."""
     long = root / "long"
     (long / "code").mkdir(parents=True)
     (long / "code" / "run").write_text("#!/bin/sh\nexit 0\n")
     (long / "capsule.json").write_text(json.dumps({"id": LONG, "name": "Long run", "simulate": {"duration": 86400}}))
-    return root
-
-
-@pytest.fixture
-def codeocean_emulator_capsules(tmp_path: Path) -> Path:
-    return make_capsules(tmp_path / "capsules")
 
 
 class FakeTaskInstance:
@@ -117,23 +105,6 @@ def make_operator(**kwargs: Any) -> Any:
 def all_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.DEBUG)
     return caplog
-
-
-#: Small retry waits so fault tests stay fast; nothing asserts durations.
-FAST_EXTRA: dict[str, Any] = {"retry_backoff": 0.01, "retry_max_wait": 0.02, "retry_limit": 1}
-
-
-@pytest.fixture(name="emulator")
-def emulator_fixture(codeocean_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The emulator, with ``codeocean_default`` re-pointed at it using fast retries."""
-    conn = {
-        "conn_type": "codeocean",
-        "host": codeocean_emulator.base_url,
-        "password": codeocean_emulator.token,
-        "extra": FAST_EXTRA,
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_CODEOCEAN_DEFAULT", json.dumps(conn))
-    return codeocean_emulator
 
 
 def hook() -> Any:

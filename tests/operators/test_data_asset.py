@@ -22,14 +22,11 @@ from airflow_provider_codeocean.operators.data_asset import (
     run_tag,
 )
 from airflow_provider_codeocean.triggers.data_asset import CodeOceanDataAssetTrigger
-from tests.operators.test_data_asset_support import (  # noqa: F401
+from tests.operators.test_data_asset_support import (
     ECHO,
     FAILING,
     TINY,
     FakeTaskInstance,
-    buckets,
-    codeocean_emulator_capsules,
-    codeocean_emulator_options,
     make_context,
     posts_to,
     run_capsule,

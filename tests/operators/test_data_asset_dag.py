@@ -9,14 +9,7 @@ from typing import Any
 import pytest
 
 from tests.dagtest import run_dag, task_states
-from tests.operators.test_data_asset_support import (  # noqa: F401
-    ECHO,
-    NESTED,
-    buckets,
-    codeocean_emulator_capsules,
-    codeocean_emulator_options,
-    run_capsule,
-)
+from tests.operators.test_data_asset_support import ECHO, NESTED, run_capsule
 
 MODES = ["data_asset_e2e_sync", "data_asset_e2e_deferrable"]
 

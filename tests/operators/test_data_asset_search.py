@@ -12,15 +12,7 @@ from airflow_provider_codeocean.operators.data_asset import (
     CodeOceanSearchCapsulesOperator,
     CodeOceanSearchDataAssetsOperator,
 )
-from tests.operators.test_data_asset_support import (  # noqa: F401
-    ECHO,
-    TINY,
-    FakeTaskInstance,
-    buckets,
-    codeocean_emulator_capsules,
-    codeocean_emulator_options,
-    make_context,
-)
+from tests.operators.test_data_asset_support import ECHO, TINY, FakeTaskInstance, make_context
 
 
 def make_assets(count: int, tag: str = "batch") -> list[str]:

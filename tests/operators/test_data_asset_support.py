@@ -1,7 +1,7 @@
 """Shared pieces of the data asset and results tests: capsules, a task context, emulator helpers.
 
-Named like a test module so it sits with the tests it serves; it holds no tests itself. Test modules
-import the fixtures and helpers they need from here.
+Named like a test module so it sits with the tests it serves; it holds no tests itself. Its fixtures
+live in ``tests/conftest.py``, which adds the ``nested`` capsule defined here.
 """
 
 from __future__ import annotations
@@ -10,10 +10,6 @@ import asyncio
 import json
 from pathlib import Path
 from typing import Any
-
-import pytest
-
-from airflow_provider_codeocean.testing.config import BUILTIN_CAPSULES_DIR
 
 ECHO = "ec40ec40-0000-4000-8000-000000000001"
 FAILING = "fa11fa11-0000-4000-8000-000000000002"
@@ -36,38 +32,13 @@ head -c 2000000 /dev/zero | tr '\\0' 'x' > ../results/big.txt
 """
 
 
-def make_capsules(root: Path) -> Path:
-    """The built-in capsules plus ``nested`` (a results tree to download)."""
-    root.mkdir(parents=True, exist_ok=True)
-    for folder in BUILTIN_CAPSULES_DIR.iterdir():
-        if folder.is_dir():
-            (root / folder.name).symlink_to(folder, target_is_directory=True)
+def add_nested_capsule(root: Path) -> None:
+    """Add ``nested``: a run whose results are a tree to download."""
     nested = root / "nested"
     (nested / "code").mkdir(parents=True)
     (nested / "code" / "run").write_text(NESTED_RUN)
     (nested / "code" / "run").chmod(0o755)
     (nested / "capsule.json").write_text(json.dumps({"id": NESTED, "name": "Nested results"}))
-    return root
-
-
-@pytest.fixture
-def codeocean_emulator_capsules(tmp_path: Path) -> Path:
-    return make_capsules(tmp_path / "capsules")
-
-
-@pytest.fixture
-def buckets(tmp_path: Path) -> Path:
-    """An S3 stand-in: bucket ``raw-data`` with ``session1/`` (two files)."""
-    root = tmp_path / "buckets"
-    (root / "raw-data" / "session1").mkdir(parents=True)
-    (root / "raw-data" / "session1" / "a.csv").write_text("x,y\n1,2\n")
-    (root / "raw-data" / "session1" / "b.csv").write_text("x,y\n3,4\n")
-    return root
-
-
-@pytest.fixture
-def codeocean_emulator_options(buckets: Path) -> dict[str, Any]:
-    return {"asset_ready_delay": 0.05, "buckets_dir": buckets}
 
 
 class FakeTaskInstance:

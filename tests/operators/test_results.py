@@ -13,16 +13,7 @@ from airflow_provider_codeocean.operators.results import (
     CodeOceanDownloadResultsOperator,
     CodeOceanReadResultOperator,
 )
-from tests.operators.test_data_asset_support import (  # noqa: F401
-    ECHO,
-    FAILING,
-    NESTED,
-    buckets,
-    codeocean_emulator_capsules,
-    codeocean_emulator_options,
-    make_context,
-    run_capsule,
-)
+from tests.operators.test_data_asset_support import ECHO, FAILING, NESTED, make_context, run_capsule
 
 NESTED_FILES = {
     "a/b/c/blob.bin",
@@ -209,3 +200,31 @@ def test_read_bad_arguments_fail_at_parse_time() -> None:
         CodeOceanReadResultOperator(task_id="r", computation_id="x", path="p", output_format="yaml")
     with pytest.raises(CodeOceanConfigError, match="max_bytes"):
         CodeOceanReadResultOperator(task_id="r", computation_id="x", path="p", max_bytes=0)
+
+
+@pytest.mark.parametrize("destination", ["local", "object storage"])
+def test_a_file_that_never_arrives_costs_retries_per_file_attempts(
+    httpserver: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, destination: str
+) -> None:
+    # The connection allows 5 retries per request; the operator's per-file budget (2) is still the total,
+    # not 2 x 6 downloads, each asking for its signed URL once.
+    from tests.hook.servers import RawServer
+    from tests.hook.util import set_connection
+
+    set_connection(monkeypatch, httpserver.url_for("/").rstrip("/"), request_timeout=0.3, retry_limit=5)
+    httpserver.expect_request("/api/v1/computations/c1").respond_with_json(
+        {"id": "c1", "state": "completed", "end_status": "succeeded", "exit_code": 0}
+    )
+    httpserver.expect_request("/api/v1/computations/c1/results", method="POST").respond_with_json(
+        {"items": [{"name": "x.bin", "path": "x.bin", "type": "file", "size": 3}]}
+    )
+    target = str(tmp_path / "out") if destination == "local" else f"file://{tmp_path}/store"
+    with RawServer(default="hang") as storage:
+        httpserver.expect_request("/api/v1/computations/c1/results/urls").respond_with_json(
+            {"download_url": f"{storage.url}/signed/x.bin"}
+        )
+        with pytest.raises(CodeOceanError, match="download stalled"):
+            download("c1", target, retries_per_file=2)
+
+    assert storage.requests == ["GET /signed/x.bin"] * 2
+    assert [r.path for r, _ in httpserver.log].count("/api/v1/computations/c1/results/urls") == 2

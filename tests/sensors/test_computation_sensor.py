@@ -11,17 +11,7 @@ from airflow_provider_codeocean.errors import CodeOceanNotFoundError, CodeOceanR
 from airflow_provider_codeocean.links import COMPUTATION_ID_KEY, COMPUTATION_URL_KEY
 from airflow_provider_codeocean.sensors.computation import CodeOceanComputationSensor
 from airflow_provider_codeocean.triggers.computation import CodeOceanComputationTrigger
-from tests.operators.test_computation_support import (  # noqa: F401
-    FAILING,
-    LONG,
-    MISSING,
-    SIMULATED,
-    TINY,
-    codeocean_emulator_capsules,
-    emulator_fixture,
-    make_context,
-    start_run,
-)
+from tests.operators.test_computation_support import FAILING, LONG, MISSING, SIMULATED, TINY, make_context, start_run
 
 
 def sensor(computation_id: str, **kwargs: Any) -> CodeOceanComputationSensor:

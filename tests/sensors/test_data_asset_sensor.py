@@ -18,16 +18,7 @@ from airflow_provider_codeocean.operators.data_asset import CodeOceanCreateDataA
 from airflow_provider_codeocean.sensors.data_asset import CodeOceanDataAssetSensor
 from airflow_provider_codeocean.triggers.data_asset import CodeOceanDataAssetTrigger
 from tests.dagtest import run_dag, task_states
-from tests.operators.test_data_asset_support import (  # noqa: F401
-    MISSING,
-    TINY,
-    FakeTaskInstance,
-    buckets,
-    codeocean_emulator_capsules,
-    codeocean_emulator_options,
-    make_context,
-    run_trigger,
-)
+from tests.operators.test_data_asset_support import MISSING, TINY, FakeTaskInstance, make_context, run_trigger
 
 SENSORS = ["sense_poke", "sense_reschedule", "sense_deferrable"]
 

@@ -8,16 +8,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_codeocean.triggers.computation import CodeOceanComputationTrigger
-from tests.operators.test_computation_support import (  # noqa: F401
-    FAILING,
-    LONG,
-    MISSING,
-    SIMULATED,
-    TINY,
-    codeocean_emulator_capsules,
-    emulator_fixture,
-    start_run,
-)
+from tests.operators.test_computation_support import FAILING, LONG, MISSING, SIMULATED, TINY, start_run
 
 
 def trigger(computation_id: str, **kwargs: Any) -> CodeOceanComputationTrigger:
@@ -192,5 +183,11 @@ async def test_on_kill_after_the_event_leaves_the_run(emulator: Any) -> None:
     assert emulator.count_computations(SIMULATED) == 1
 
 
-async def test_on_kill_of_a_run_already_gone_is_quiet(emulator: Any) -> None:
+async def test_on_kill_of_a_run_already_gone_is_quiet(emulator: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="airflow_provider_codeocean.triggers.computation")
+
     await trigger(MISSING, cancel_on_kill=True).on_kill()
+
+    deletes = [r for r in emulator.requests() if r["method"] == "DELETE"]
+    assert [r["path"] for r in deletes] == [f"/api/v1/computations/{MISSING}"]  # one try: a 404 is final
+    assert f"Computation {MISSING} was already gone" in caplog.text

@@ -10,15 +10,7 @@ import pytest
 
 from airflow_provider_codeocean.operators.data_asset import CodeOceanCreateDataAssetOperator
 from airflow_provider_codeocean.triggers.data_asset import EVENT_STATUSES, CodeOceanDataAssetTrigger
-from tests.operators.test_data_asset_support import (  # noqa: F401
-    MISSING,
-    TINY,
-    buckets,
-    codeocean_emulator_capsules,
-    codeocean_emulator_options,
-    make_context,
-    run_trigger,
-)
+from tests.operators.test_data_asset_support import MISSING, TINY, make_context, run_trigger
 
 CLASSPATH = "airflow_provider_codeocean.triggers.data_asset.CodeOceanDataAssetTrigger"
 

@@ -21,14 +21,7 @@ from airflow_provider_codeocean.api.async_transport import basic_auth, shared_cl
 from airflow_provider_codeocean.triggers.computation import CodeOceanComputationTrigger
 from airflow_provider_codeocean.triggers.poller import active_pollers
 from tests.hook.util import set_connection
-from tests.operators.test_computation_support import (  # noqa: F401
-    LONG,
-    MISSING,
-    SIMULATED,
-    codeocean_emulator_capsules,
-    emulator_fixture,
-    start_run,
-)
+from tests.operators.test_computation_support import LONG, MISSING, SIMULATED, start_run
 
 COMPUTATIONS = "/api/v1/computations/"
 
