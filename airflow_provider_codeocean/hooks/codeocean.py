@@ -185,7 +185,7 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
         except CodeOceanConfigError as exc:
             return False, str(exc)
         except CodeOceanAuthenticationError:
-            return False, "Code Ocean rejected the API token (401): check the token in the password field"
+            return False, "Code Ocean rejected the API token (401): check the connection's API Token field"
         except CodeOceanPermissionError:
             return False, "The token works but lacks the Capsule Read scope (403): give the token that scope"
         except CodeOceanNotFoundError:
