@@ -22,7 +22,7 @@ from airflow_provider_codeocean.errors import (
     CodeOceanError,
     error_details,
 )
-from airflow_provider_codeocean.triggers.poller import Group, Outcome, Subscription, subscription
+from airflow_provider_codeocean.triggers.subscription import Group, Outcome, Subscription, subscription
 
 log = logging.getLogger(__name__)
 

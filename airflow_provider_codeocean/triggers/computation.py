@@ -9,7 +9,8 @@ from airflow_provider_codeocean._common.deferral import COMPUTATION_EVENTS
 from airflow_provider_codeocean._common.polling import DEFAULT_TRANSIENT_GRACE
 from airflow_provider_codeocean.errors import CodeOceanNotFoundError
 from airflow_provider_codeocean.triggers.base import CodeOceanPollTrigger
-from airflow_provider_codeocean.triggers.poller import COMPUTATION, Group
+from airflow_provider_codeocean.triggers.poller import COMPUTATION
+from airflow_provider_codeocean.triggers.subscription import Group
 
 log = logging.getLogger(__name__)
 
