@@ -218,14 +218,14 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
         from airflow_provider_codeocean.models import Computation
 
         def finish(event: dict[str, Any], raw: dict[str, Any]) -> Any:
+            self._computation_id = event["computation_id"]
             return self._finish(Computation.from_json(raw), TaskStore(context))
 
-        if isinstance(event, dict) and isinstance(event.get("computation_id"), str):
-            self._computation_id = event["computation_id"]
         return resume(event, COMPUTATION_EVENTS, finish, self._timed_out)
 
     def _timed_out(self, event: dict[str, Any]) -> NoReturn:
-        self._give_up(event["computation_id"], str(event.get("deadline") or "wait"))
+        self._computation_id = event["computation_id"]
+        self._give_up(self._computation_id, str(event.get("deadline") or "wait"))
 
     def on_kill(self) -> None:
         """Stop the run when the worker task is killed (SIGTERM, execution_timeout), if ``cancel_on_kill``."""
