@@ -37,6 +37,11 @@ def optional_seconds(value: Any, what: str) -> float | None:
     return None if value is None else positive_seconds(value, what)
 
 
+def wait_seconds(poll_interval: Any, timeout: Any) -> tuple[float, float | None]:
+    """``(poll_interval, timeout)`` of an operator that waits, checked when the DAG is parsed."""
+    return positive_seconds(poll_interval, "poll_interval"), optional_seconds(timeout, "timeout")
+
+
 def id_from(value: Any, what: str) -> str:
     """An id given directly, as the dict an upstream Code Ocean operator returned, or as that dict's text.
 

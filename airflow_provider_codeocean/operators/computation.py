@@ -13,7 +13,7 @@ from airflow.providers.common.compat.sdk import conf
 
 from airflow_provider_codeocean._common.deferral import COMPUTATION_EVENTS, deadlines, resume
 from airflow_provider_codeocean._common.identity import MAX_NAME_LENGTH, TaskIdentity, TaskStore, run_marker
-from airflow_provider_codeocean._common.inputs import optional_seconds, positive_seconds
+from airflow_provider_codeocean._common.inputs import wait_seconds
 from airflow_provider_codeocean._common.outcome import failed_run_message, with_output_tail
 from airflow_provider_codeocean._common.xcom import push_computation_link
 from airflow_provider_codeocean.errors import (
@@ -159,8 +159,7 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         # Checked here so a typo fails at DAG parse time, not hours later.
-        self.poll_interval = positive_seconds(poll_interval, "poll_interval")
-        self.timeout = optional_seconds(timeout, "timeout")
+        self.poll_interval, self.timeout = wait_seconds(poll_interval, timeout)
         self.cancel_on_kill = cancel_on_kill
         self._computation_id: str | None = None
 

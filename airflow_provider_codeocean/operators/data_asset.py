@@ -25,9 +25,8 @@ from airflow_provider_codeocean._common.inputs import (
     id_from,
     metadata_from,
     name_from,
-    optional_seconds,
     permissions_from,
-    positive_seconds,
+    wait_seconds,
 )
 from airflow_provider_codeocean._common.xcom import push_data_asset_link
 from airflow_provider_codeocean.errors import (
@@ -189,8 +188,8 @@ class CodeOceanCreateDataAssetOperator(CodeOceanBaseOperator):
         self.idempotent = idempotent
         self.wait_for_ready = wait_for_ready
         self.deferrable = deferrable
-        self.poll_interval = positive_seconds(poll_interval, "poll_interval")
-        self.timeout = optional_seconds(timeout, "timeout")
+        # Checked here so a typo fails at DAG parse time, not hours later.
+        self.poll_interval, self.timeout = wait_seconds(poll_interval, timeout)
 
     # Building the request (no API calls)
 
