@@ -16,6 +16,15 @@ class CodeOceanSearchOperator(CodeOceanBaseOperator):
     """What the search operators share: the common search fields, paging, ``max_results`` and ``return_ids``.
 
     Subclasses add their own fields (:meth:`search_fields`) and send the search (:meth:`search`).
+
+    :param query: free text or ``field:value`` terms (templated).
+    :param filters: ``[{key, value | values | range, exclude}]`` (templated).
+    :param archived: search archived items instead of active ones.
+    :param favorite: only favourites.
+    :param sort_field: one of the subclass's ``sort_fields``.
+    :param sort_order: ``asc`` or ``desc``.
+    :param max_results: stop after this many.
+    :param return_ids: return ids (default) or the items' JSON.
     """
 
     template_fields_renderers = {"filters": "json"}
@@ -84,12 +93,9 @@ class CodeOceanSearchDataAssetsOperator(CodeOceanSearchOperator):
     :param type: ``dataset``, ``result``, ``combined`` or ``model`` (templated).
     :param ownership: ``created`` or ``shared`` (templated).
     :param origin: ``internal`` or ``external`` (templated).
-    :param archived: search archived assets instead of active ones.
-    :param favorite: only favourites.
-    :param sort_field: ``created``, ``type``, ``name`` or ``size``.
-    :param sort_order: ``asc`` or ``desc``.
-    :param max_results: stop after this many.
-    :param return_ids: return ids (default) or the assets' JSON.
+
+    ``sort_field`` is ``created``, ``type``, ``name`` or ``size``; ``archived``, ``favorite``,
+    ``sort_order``, ``max_results`` and ``return_ids`` are those of :class:`CodeOceanSearchOperator`.
     """
 
     template_fields: Sequence[str] = ("query", "filters", "type", "ownership", "origin")
@@ -98,12 +104,14 @@ class CodeOceanSearchDataAssetsOperator(CodeOceanSearchOperator):
     def __init__(
         self,
         *,
+        query: str | None = None,
+        filters: Sequence[Mapping[str, Any]] | None = None,
         type: str | None = None,
         ownership: str | None = None,
         origin: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(query=query, filters=filters, **kwargs)
         self.type = type
         self.ownership = ownership
         self.origin = origin
@@ -131,12 +139,9 @@ class CodeOceanSearchCapsulesOperator(CodeOceanSearchOperator):
     :param pipelines: search pipelines instead of capsules.
     :param ownership: ``private``, ``created`` or ``shared`` (templated).
     :param status: ``release`` or ``non_release`` (templated).
-    :param archived: search archived items instead of active ones.
-    :param favorite: only favourites.
-    :param sort_field: ``created``, ``name`` or ``last_accessed``.
-    :param sort_order: ``asc`` or ``desc``.
-    :param max_results: stop after this many.
-    :param return_ids: return ids (default) or JSON.
+
+    ``sort_field`` is ``created``, ``name`` or ``last_accessed``; ``archived``, ``favorite``,
+    ``sort_order``, ``max_results`` and ``return_ids`` are those of :class:`CodeOceanSearchOperator`.
     """
 
     template_fields: Sequence[str] = ("query", "filters", "ownership", "status")
@@ -145,12 +150,14 @@ class CodeOceanSearchCapsulesOperator(CodeOceanSearchOperator):
     def __init__(
         self,
         *,
+        query: str | None = None,
+        filters: Sequence[Mapping[str, Any]] | None = None,
         pipelines: bool = False,
         ownership: str | None = None,
         status: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(query=query, filters=filters, **kwargs)
         self.pipelines = pipelines
         self.ownership = ownership
         self.status = status
