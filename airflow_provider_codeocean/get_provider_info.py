@@ -11,6 +11,13 @@ from airflow_provider_codeocean import __version__
 from airflow_provider_codeocean.connection_fields import conn_fields
 
 
+_CODEOCEAN_URIS = {
+    "schemes": ["codeocean"],
+    "handler": "airflow_provider_codeocean.assets.normalize_uri",
+    "to_openlineage_converter": "airflow_provider_codeocean.assets.convert_to_openlineage",
+}
+
+
 def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-codeocean",
@@ -73,6 +80,9 @@ def get_provider_info() -> dict[str, Any]:
                 "conn-fields": conn_fields(),
             }
         ],
+        # Airflow 3 reads asset-uris, Airflow 2.11 dataset-uris; one handler serves both.
+        "asset-uris": [_CODEOCEAN_URIS],
+        "dataset-uris": [_CODEOCEAN_URIS],
         "extra-links": [
             "airflow_provider_codeocean.links.CodeOceanComputationLink",
             "airflow_provider_codeocean.links.CodeOceanDataAssetLink",
