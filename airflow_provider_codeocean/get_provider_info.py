@@ -55,6 +55,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_codeocean.sensors.computation",
                     "airflow_provider_codeocean.sensors.data_asset",
+                    "airflow_provider_codeocean.sensors.data_asset_search",
                 ],
             }
         ],
@@ -64,6 +65,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_codeocean.triggers.computation",
                     "airflow_provider_codeocean.triggers.data_asset",
+                    "airflow_provider_codeocean.triggers.data_asset_search",
                 ],
             }
         ],
