@@ -10,7 +10,6 @@ from typing import Any
 from airflow_provider_codeocean import __version__
 from airflow_provider_codeocean.connection_fields import conn_fields
 
-
 _CODEOCEAN_URIS = {
     "schemes": ["codeocean"],
     "handler": "airflow_provider_codeocean.assets.normalize_uri",

@@ -134,7 +134,7 @@ def epoch_seconds(value: Any) -> float | None:
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=datetime.timezone.utc)
-        return value.timestamp()
+        return float(value.timestamp())
     raise CodeOceanConfigError(f"created_after must be a datetime, an ISO 8601 string or epoch seconds, got {value!r}")
 
 
@@ -150,7 +150,9 @@ def settled(assets: Iterable[DataAsset], min_count: int) -> list[DataAsset] | No
 
 def split_ready(assets: Iterable[DataAsset]) -> tuple[list[DataAsset], list[DataAsset], list[DataAsset]]:
     """``(ready, still being created, failed)``."""
-    ready, pending, failed = [], [], []
+    ready: list[DataAsset] = []
+    pending: list[DataAsset] = []
+    failed: list[DataAsset] = []
     for asset in assets:
         (ready if asset.ready else failed if asset.failed else pending).append(asset)
     return ready, pending, failed
