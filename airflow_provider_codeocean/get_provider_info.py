@@ -42,6 +42,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_codeocean.operators.computation",
                     "airflow_provider_codeocean.operators.data_asset",
+                    "airflow_provider_codeocean.operators.data_asset_retention",
                     "airflow_provider_codeocean.operators.data_asset_update",
                     "airflow_provider_codeocean.operators.results",
                     "airflow_provider_codeocean.operators.search",

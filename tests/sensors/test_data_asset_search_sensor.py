@@ -41,7 +41,8 @@ def test_poke_returns_exactly_the_matching_ready_assets(codeocean_emulator: Any)
 
     found = sensor(tags=["raw", "mouse-7"], type="dataset", created_after=before, timeout=30).execute(make_context())
 
-    assert [a["id"] for a in found] == [a["id"] for a in wanted]
+    # Oldest first; ``created`` has one-second resolution, so ties go by id.
+    assert [a["id"] for a in found] == [a["id"] for a in sorted(wanted, key=lambda a: (a["created"], a["id"]))]
     assert all(a["state"] == "ready" for a in found)
 
 
