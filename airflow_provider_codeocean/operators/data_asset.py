@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import conf
 
+from airflow_provider_codeocean._common.asset_events import DataAssetEventsMixin
 from airflow_provider_codeocean._common.deferral import DATA_ASSET_EVENTS, deadlines, resume
 from airflow_provider_codeocean._common.identity import RUN_TAG_PREFIX, TaskIdentity, run_tag
 from airflow_provider_codeocean._common.inputs import (
@@ -65,7 +66,7 @@ __all__ = [
 ]
 
 
-class CodeOceanCreateDataAssetOperator(CodeOceanBaseOperator):
+class CodeOceanCreateDataAssetOperator(DataAssetEventsMixin, CodeOceanBaseOperator):
     """Create a data asset: capture a computation's results, register S3 or GCS data, or combine assets.
 
     Give exactly one source: ``computation_id`` (optionally with ``computation_path``), ``aws_source``,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_codeocean._common.asset_events import DataAssetEventsMixin
 from airflow_provider_codeocean._common.inputs import (
     as_list,
     check_description,
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 
-class CodeOceanUpdateDataAssetOperator(CodeOceanBaseOperator):
+class CodeOceanUpdateDataAssetOperator(DataAssetEventsMixin, CodeOceanBaseOperator):
     """Change some of a data asset's metadata, keeping everything not named.
 
     The asset is read first and the PUT carries every field (name, description, tags, mount, custom
