@@ -6,6 +6,7 @@ stays as it is: whatever data asset JSON the task returns is announced once, aft
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_codeocean.assets import asset_extra, data_asset_uri
@@ -28,13 +29,15 @@ class DataAssetEventsMixin(_Base):  # type: ignore[misc]  # Any on purpose: a mi
 
     Extras (see :func:`~airflow_provider_codeocean.assets.asset_extra`): ``data_asset_id``, ``name``,
     ``type``, ``state``, ``tags``, ``mount``, ``custom_metadata``, ``created``, ``computation_id``,
-    ``capsule_id``, plus ``uri`` and ``url``. A draft (``wait_for_ready=False``) is not announced.
+    ``capsule_id``, plus ``uri`` and ``url``. On Airflow 2.11 an alias event's ``custom_metadata`` is JSON
+    text (Airflow 2.11 needs hashable extras there). A draft (``wait_for_ready=False``) is not announced.
     """
 
     hook: CodeOceanHook
 
-    def execute(self, context: Any) -> Any:
-        return self._announce(context, super().execute(context))
+    def execute(self, context: Any, **kwargs: Any) -> Any:
+        # Airflow 2.11's executor safeguard passes a sentinel keyword through; the base's wrapper takes it.
+        return self._announce(context, super().execute(context, **kwargs))
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
         return self._announce(context, super().resume_execution(next_method, next_kwargs, context))
@@ -62,11 +65,14 @@ class DataAssetEventsMixin(_Base):  # type: ignore[misc]  # Any on purpose: a mi
 def announce(context: Any, outlets: Any, uri: str, extra: dict[str, Any]) -> None:
     """Add the event to each alias in ``outlets``, and the extras to each asset."""
     from airflow.providers.common.compat.sdk import Asset, AssetAlias
+    from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 
     events = context["outlet_events"]
+    # Airflow 2.11 dedupes alias events on frozenset(extra.items()): every value must be hashable.
+    alias_extra = extra if AIRFLOW_V_3_0_PLUS else _hashable(extra)
     for outlet in outlets:
         if isinstance(outlet, AssetAlias):
-            events[outlet].add(Asset(uri), extra=extra)
+            events[outlet].add(Asset(uri), extra=alias_extra)
         elif isinstance(outlet, Asset):
             events[outlet].extra.update(extra)
 
@@ -75,3 +81,11 @@ def _computation_id(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("id")
     return value if isinstance(value, str) and value else None
+
+
+def _hashable(extra: dict[str, Any]) -> dict[str, Any]:
+    """Lists as tuples (still JSON lists once stored), mappings as JSON text."""
+    return {
+        k: tuple(v) if isinstance(v, list) else json.dumps(v, sort_keys=True) if isinstance(v, dict) else v
+        for k, v in extra.items()
+    }
