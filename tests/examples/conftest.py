@@ -16,6 +16,8 @@ EXAMPLE_DAG_IDS = {
     "example_codeocean_fan_out",
     "example_codeocean_sensor",
     "example_codeocean_daily",
+    "example_codeocean_assets_producer",
+    "example_codeocean_assets_consumer",
 }
 
 

@@ -1,0 +1,23 @@
+"""The asset examples on the emulator: the producer's capture emits one event that queues the consumer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.examples.test_example_dags_run import _states, run_example  # noqa: F401  (fixture)
+
+
+def test_producer_announces_the_capture_to_the_consumer(run_example: Any, codeocean_emulator: Any) -> None:  # noqa: F811
+    from airflow_provider_codeocean.assets import data_asset_uri
+    from tests.assets.test_asset_events import _events_and_queue
+
+    dag_run = run_example("example_codeocean_assets_producer")
+
+    assert str(dag_run.state) in ("success", "DagRunState.SUCCESS"), _states(dag_run)
+    asset = dag_run.get_task_instance("capture").xcom_pull(task_ids="capture")
+    events, queued = _events_and_queue()
+    mine = [extra for uri, extra in events if uri == data_asset_uri(codeocean_emulator.base_url, asset["id"])]
+    assert len(mine) == 1
+    assert mine[0]["name"] == "coverage summary sample-c"
+    assert mine[0]["computation_id"] == dag_run.get_task_instance("run").xcom_pull(task_ids="run")["id"]
+    assert "example_codeocean_assets_consumer" in queued
