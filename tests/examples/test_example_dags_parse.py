@@ -48,7 +48,8 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
 
 
 @pytest.fixture
-def dagbag(no_network: list[Any]) -> Any:
+def dagbag(airflow_db: None, no_network: list[Any]) -> Any:
+    # airflow_db: Airflow 2.11 resolves a DAG's DatasetAlias schedule from the metadata DB at parse time.
     import inspect
 
     from airflow.models import DagBag
