@@ -49,6 +49,7 @@ async def test_state_changes_and_progress_lines_reach_the_log(
     assert progress[-1].startswith(f"Code Ocean computation {computation_id} still {last_state} after ")
     assert all("has not answered" not in line for line in progress)
 
+
 async def test_the_event_carries_what_the_operator_needs_and_nothing_about_people(emulator: Any) -> None:
     computation_id = start_run(SIMULATED)
     assert "owner" in emulator.computation(computation_id)
