@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_codeocean.testing.backend.capsules import CapsuleSpec, SimulateSpec
+from airflow_provider_codeocean.testing.backend.releases import ReleaseJob
 from airflow_provider_codeocean.testing.backend.validation import new_uuid
 from airflow_provider_codeocean.testing.http.messages import JsonObject, not_found
 
@@ -201,6 +202,39 @@ class CapsuleRecord:
     archived: bool = False
     attached: list[dict[str, str]] = field(default_factory=list)
     permissions: dict[str, Any] = field(default_factory=dict)
+    # The lifecycle (backend/lifecycle.py, backend/releases.py): released versions, the snapshot of
+    # code/ each one runs, release jobs and how the next ones end, and the Git working copy if linked.
+    versions: list[dict[str, int]] = field(default_factory=list)
+    snapshots: dict[int, Path] = field(default_factory=dict)
+    release_jobs: dict[str, ReleaseJob] = field(default_factory=dict)
+    released: bool = False
+    release_issues: list[str] = field(default_factory=list)
+    release_outcome: str = "completed"
+    release_error: str | None = None
+    release_delay: float | None = None
+    # The clone of the Git remote, laid out as a Code Ocean capsule repository (code/ at its top).
+    repo_dir: Path | None = None
+
+    @classmethod
+    def seeded(cls, spec: CapsuleSpec) -> CapsuleRecord:
+        return cls(
+            spec,
+            attached=[dict(d) for d in spec.data_assets],
+            versions=[dict(v) for v in spec.versions],
+            released=spec.released,
+            release_issues=list(spec.release_issues),
+        )
+
+    def has_version(self, major: int) -> bool:
+        return any(v["major_version"] == major for v in self.versions)
+
+    def code(self, version: int | None = None) -> Path | None:
+        """The code/ folder a run of ``version`` (None: the latest state) starts from."""
+        if version is not None and version in self.snapshots:
+            return self.snapshots[version]
+        if self.repo_dir is not None:
+            return self.repo_dir / "code"
+        return None if self.spec.folder is None else self.spec.folder / "code"
 
 
 class Store:

@@ -1,0 +1,58 @@
+"""Local Git repositories standing in for a capsule's external remote (GitHub, GitLab) in tests.
+
+Laid out like a Code Ocean capsule repository: the capsule's code under ``code/``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+_IDENTITY = ("-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false")
+
+RUN_SCRIPT = """#!/bin/sh
+# Writes the code version it was run from, and what it finds under /data, into the results.
+set -e
+mkdir -p ../results
+cp VERSION ../results/version.txt
+( cd ../data && find -L . -type f | sort ) > ../results/inputs.txt 2>/dev/null || true
+echo "ran version $(cat VERSION)"
+"""
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", *_IDENTITY, *args], cwd=repo, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def commit(repo: Path, files: dict[str, str], message: str) -> str:
+    """Write ``files`` (paths relative to the repository) and commit them; returns the commit id."""
+    for rel, text in files.items():
+        path = repo / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        if rel.endswith("/run"):
+            path.chmod(0o755)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def make_remote(path: Path, version: str = "v1") -> Path:
+    """A repository with one commit: ``code/run`` that reports ``code/VERSION``."""
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", "main")
+    # A non-bare remote must accept pushes to its checked-out branch, as a hosted remote does.
+    git(path, "config", "receive.denyCurrentBranch", "updateInstead")
+    commit(path, {"code/run": RUN_SCRIPT, "code/VERSION": f"{version}\n"}, f"capsule code {version}")
+    return path
+
+
+def linked_capsule(capsules: Path, name: str, capsule_id: str, remote: Path, **meta: object) -> Path:
+    """A capsule folder whose code comes from ``remote``; released once already unless ``released=False``."""
+    folder = capsules / name
+    folder.mkdir(parents=True)
+    body = {"id": capsule_id, "name": name, "released": True, "git_remote": str(remote), **meta}
+    (folder / "capsule.json").write_text(json.dumps(body))
+    return folder
