@@ -56,3 +56,27 @@ def linked_capsule(capsules: Path, name: str, capsule_id: str, remote: Path, **m
     body = {"id": capsule_id, "name": name, "released": True, "git_remote": str(remote), **meta}
     (folder / "capsule.json").write_text(json.dumps(body))
     return folder
+
+
+LINKED_CAPSULE = "11fe0000-0000-4000-8000-00000000c001"
+LINKED_PIPELINE = "11fe0000-0000-4000-8000-00000000a001"
+
+
+def add_linked_capsules(capsules: Path, remotes: Path) -> tuple[Path, Path]:
+    """Add ``lifecycle`` (a capsule) and ``lifecycle-pipeline``, each linked to a fresh remote of its own.
+
+    Returns the two remotes (capsule's, pipeline's).
+    """
+    capsule_remote = make_remote(remotes / "capsule-remote")
+    pipeline_remote = make_remote(remotes / "pipeline-remote")
+    linked_capsule(capsules, "lifecycle", LINKED_CAPSULE, capsule_remote)
+    linked_capsule(capsules, "lifecycle-pipeline", LINKED_PIPELINE, pipeline_remote, kind="pipeline")
+    return capsule_remote, pipeline_remote
+
+
+def seed_asset(assets: Path, asset_id: str, name: str = "reference") -> None:
+    """A seeded data asset folder ``name`` (mount ``name``) holding ``ref.txt``."""
+    folder = assets / name
+    folder.mkdir(parents=True)
+    (folder / "ref.txt").write_text("reference data\n")
+    (folder / "data_asset.json").write_text(json.dumps({"id": asset_id, "name": name, "mount": name}))

@@ -14,23 +14,22 @@ from codeocean.data_asset import DataAssetAttachParams
 
 from airflow_provider_codeocean.testing import ECHO_CAPSULE_ID, CodeOceanEmulator
 from tests.emulator.conftest import wait_until
-from tests.git_remote import commit, linked_capsule, make_remote
+from tests.git_remote import LINKED_CAPSULE as CAPSULE
+from tests.git_remote import LINKED_PIPELINE as PIPELINE
+from tests.git_remote import add_linked_capsules, commit
 
-CAPSULE = "11fe0000-0000-4000-8000-00000000c001"
-PIPELINE = "11fe0000-0000-4000-8000-00000000p001".replace("p", "a")
 SEEDED_ASSET = "5eed5eed-0000-4000-8000-000000000001"
 
 
 @pytest.fixture
-def remote(tmp_path: Path) -> Path:
-    return make_remote(tmp_path / "remote")
+def capsules_dir(capsules_dir: Path, tmp_path: Path) -> Path:
+    add_linked_capsules(capsules_dir, tmp_path / "remotes")
+    return capsules_dir
 
 
 @pytest.fixture
-def capsules_dir(capsules_dir: Path, remote: Path, tmp_path: Path) -> Path:
-    linked_capsule(capsules_dir, "lifecycle", CAPSULE, remote)
-    linked_capsule(capsules_dir, "lifecycle-pipeline", PIPELINE, make_remote(tmp_path / "pipe-remote"), kind="pipeline")
-    return capsules_dir
+def remote(capsules_dir: Path, tmp_path: Path) -> Path:
+    return tmp_path / "remotes" / "capsule-remote"
 
 
 @pytest.fixture
