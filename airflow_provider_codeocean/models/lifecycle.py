@@ -198,7 +198,9 @@ def attach_params_from(value: Any) -> list[DataAssetMount]:
         raise CodeOceanConfigError(f"data_assets must be a non-empty list of ids or {{'id', 'mount'}}, got {value!r}")
     mounts: list[DataAssetMount] = []
     for given in value:
-        item = {"id": given} if isinstance(given, str) else given
+        item = (
+            {"id": given} if isinstance(given, str) else given.to_json() if isinstance(given, DataAssetMount) else given
+        )
         if not isinstance(item, Mapping) or set(item) - {"id", "mount"}:
             raise CodeOceanConfigError(f"each data asset must be an id or {{'id': ..., 'mount': ...}}, got {item!r}")
         asset_id = check_id(item.get("id"), "data asset id")

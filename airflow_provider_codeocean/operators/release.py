@@ -92,6 +92,7 @@ class CodeOceanReleaseOperator(CodeOceanCapsuleChangeOperator):
         self.poll_interval = positive_seconds(poll_interval, "poll_interval")
         self.timeout = optional_seconds(timeout, "timeout")
         self.reconcile_timeout = positive_seconds(reconcile_timeout, "reconcile_timeout")
+        self._requested: dict[str, Any] | None = None
 
     def _execute(self, context: Context) -> Any:
         target = self.target_id()
@@ -164,8 +165,9 @@ class CodeOceanReleaseOperator(CodeOceanCapsuleChangeOperator):
         """Start the release; None if the request failed ambiguously (the job may exist)."""
         # Lists, not tuples: the task state store keeps JSON.
         before = [list(self._version_key(v)) for v in self._versions(target)]
-        requested = time.time()
-        store.set(STATE_RELEASE_REQUESTED, {"at": requested, "versions": before})
+        # Kept here for this try and in the store for a retry (Airflow 3.3+).
+        self._requested = {"at": time.time(), "versions": before}
+        store.set(STATE_RELEASE_REQUESTED, self._requested)
         try:
             job = self.hook.release_capsule(target, pipeline=self.is_pipeline)
         except (CodeOceanServerError, CodeOceanTransportError) as exc:
@@ -178,7 +180,7 @@ class CodeOceanReleaseOperator(CodeOceanCapsuleChangeOperator):
 
     def _reconciled(self, target: str, store: TaskStore) -> Any:
         """Wait for the version an ambiguous request may have released to appear; never release again."""
-        requested = store.get(STATE_RELEASE_REQUESTED) or {}
+        requested = self._requested or store.get(STATE_RELEASE_REQUESTED) or {}
         since = float(requested.get("at") or time.time()) - self.clock_skew
         known = {tuple(v) for v in requested.get("versions") or []}
         deadline = time.monotonic() + self.reconcile_timeout
