@@ -69,6 +69,8 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_codeocean.operators.computation",
                     "airflow_provider_codeocean.operators.data_asset",
                     "airflow_provider_codeocean.operators.results",
+                    "airflow_provider_codeocean.operators.capsule",
+                    "airflow_provider_codeocean.operators.release",
                 ],
             }
         ],
@@ -87,6 +89,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_codeocean.triggers.computation",
                     "airflow_provider_codeocean.triggers.data_asset",
+                    "airflow_provider_codeocean.triggers.release",
                 ],
             }
         ],

@@ -265,6 +265,11 @@ class CodeOceanEmulator:
         ``error`` (a failed job's reason) and ``delay`` (seconds from created to the outcome)."""
         self.backend.configure_release(capsule_id, settings)
 
+    def link_git_remote(self, capsule_id: str, remote: str | Path) -> None:
+        """Link a capsule to a local Git repository until the next reset, as ``"git_remote"`` in its
+        capsule.json does: the capsule's code becomes a clone of it, and ``POST …/sync`` pulls from it."""
+        self.backend.link_git_remote(capsule_id, str(remote))
+
     def release_jobs(self, capsule_id: str) -> list[JsonObject]:
         """Every release job of the capsule, as ``GET …/release/{job_id}`` shows it."""
         return self.backend.release_jobs(capsule_id)

@@ -258,6 +258,19 @@ class Backend:
         with self.store.lock:
             releases.configure(self.store.capsule(capsule_id), settings)
 
+    def link_git_remote(self, capsule_id: str, remote: str) -> None:
+        """Link a capsule to a local Git repository (until reset), as ``git_remote`` in capsule.json does."""
+        path = Path(remote).resolve()
+        if not path.is_dir():
+            raise bad_request(f"git_remote {remote} is not a directory")
+        with self.store.lock:
+            record = self.store.capsule(capsule_id)
+            record.git_remote = path
+            try:
+                lifecycle.check_out(record, self.state_root)
+            except ValueError as exc:
+                raise bad_request(str(exc)) from None
+
     def release_jobs(self, capsule_id: str) -> list[JsonObject]:
         with self.store.lock:
             record = self.store.capsule(capsule_id)

@@ -44,8 +44,8 @@ def _git(cwd: Path, *args: str) -> str:
 
 
 def check_out(record: CapsuleRecord, root: Path) -> None:
-    """Clone the capsule's Git remote as its code (at start and on reset); no-op for unlinked capsules."""
-    remote = record.spec.git_remote
+    """Clone the capsule's Git remote as its code (at start, on reset, on linking); no-op for unlinked capsules."""
+    remote = record.git_remote
     if remote is None:
         return
     repo = root / "capsules" / record.spec.id / "repo"

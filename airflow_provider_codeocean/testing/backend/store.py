@@ -214,6 +214,7 @@ class CapsuleRecord:
     release_delay: float | None = None
     # The clone of the Git remote, laid out as a Code Ocean capsule repository (code/ at its top).
     repo_dir: Path | None = None
+    git_remote: Path | None = None
 
     @classmethod
     def seeded(cls, spec: CapsuleSpec) -> CapsuleRecord:
@@ -223,6 +224,7 @@ class CapsuleRecord:
             versions=[dict(v) for v in spec.versions],
             released=spec.released,
             release_issues=list(spec.release_issues),
+            git_remote=spec.git_remote,
         )
 
     def has_version(self, major: int) -> bool:
