@@ -139,8 +139,10 @@ class CodeOceanAttachDataAssetsOperator(CodeOceanCapsuleChangeOperator):
     template_fields: Sequence[str] = (*CodeOceanCapsuleChangeOperator.template_fields, "data_assets")
     template_fields_renderers: ClassVar[dict[str, str]] = {"data_assets": "json"}
 
-    def __init__(self, *, data_assets: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self, *, data_assets: Any, capsule_id: str | None = None, pipeline_id: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(capsule_id=capsule_id, pipeline_id=pipeline_id, **kwargs)
         if not is_templated(data_assets):
             attach_params_from(data_assets)
         self.data_assets = data_assets
@@ -181,8 +183,10 @@ class CodeOceanDetachDataAssetsOperator(CodeOceanCapsuleChangeOperator):
     template_fields: Sequence[str] = (*CodeOceanCapsuleChangeOperator.template_fields, "data_assets")
     template_fields_renderers: ClassVar[dict[str, str]] = {"data_assets": "json"}
 
-    def __init__(self, *, data_assets: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self, *, data_assets: Any, capsule_id: str | None = None, pipeline_id: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(capsule_id=capsule_id, pipeline_id=pipeline_id, **kwargs)
         if not is_templated(data_assets):
             data_asset_ids_from(data_assets)
         self.data_assets = data_assets

@@ -79,6 +79,8 @@ class CodeOceanReleaseOperator(CodeOceanCapsuleChangeOperator):
     def __init__(
         self,
         *,
+        capsule_id: str | None = None,
+        pipeline_id: str | None = None,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float | timedelta = 30.0,
@@ -86,7 +88,7 @@ class CodeOceanReleaseOperator(CodeOceanCapsuleChangeOperator):
         reconcile_timeout: float | timedelta = 1800.0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(capsule_id=capsule_id, pipeline_id=pipeline_id, **kwargs)
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.poll_interval = positive_seconds(poll_interval, "poll_interval")
