@@ -35,18 +35,21 @@ from airflow_provider_codeocean.operators.release import CodeOceanReleaseOperato
 # The example capsule and data asset shipped in example_dags/capsules and example_dags/data/assets.
 COVERAGE_CAPSULE_ID = "7f3d2a10-5c4e-4b8a-9e21-0c0de0ce0001"
 SAMPLE_A_DATA_ASSET_ID = "0d47a000-0000-4000-8000-00000000000a"
-POLL_INTERVAL = float(os.environ.get("CODEOCEAN_EXAMPLE_POLL_INTERVAL", "30"))
-# The release task's XCom: {"capsule_id": ..., "version": ..., ...}.
-RELEASED = "ti.xcom_pull(task_ids='release')"
+# Every wait is deferred: no worker slot is held while Code Ocean builds or computes.
+WAIT_DEFERRED = {"deferrable": True, "poll_interval": float(os.environ.get("CODEOCEAN_EXAMPLE_POLL_INTERVAL", "30"))}
+# The release task's XCom is {"capsule_id": ..., "version": ..., ...}; these pull its two fields.
+RELEASE_CAPSULE = "{{ ti.xcom_pull(task_ids='release')['capsule_id'] }}"
+VERSION = "{{ ti.xcom_pull(task_ids='release')['version'] }}"
 
 with DAG(
     dag_id="example_codeocean_release_and_run",
     doc_md=__doc__,
     description="Sync a capsule with Git, release a version, run exactly that version, capture its results",
+    # Run on demand, e.g. from a CI job after a push to the capsule's repository.
     schedule=None,
     start_date=datetime(2025, 1, 1),
-    catchup=False,
     tags=["codeocean", "example", "release"],
+    # A retry is safe: the release and the run are found again, never started twice.
     default_args={"retries": 1, "retry_delay": timedelta(minutes=1)},
     params={
         "capsule_id": Param(COVERAGE_CAPSULE_ID, type="string", description="Capsule to release and run"),
@@ -56,36 +59,31 @@ with DAG(
 ) as dag:
     sync = CodeOceanGitSyncOperator(task_id="git_sync", capsule_id="{{ params.capsule_id }}")
 
+    # Releases build the capsule's environment: minutes, rarely hours.
     release = CodeOceanReleaseOperator(
-        task_id="release",
-        capsule_id="{{ params.capsule_id }}",
-        deferrable=True,
-        poll_interval=POLL_INTERVAL,
-        # Releases build the capsule's environment: minutes, rarely hours.
-        timeout=timedelta(hours=2),
+        task_id="release", capsule_id="{{ params.capsule_id }}", timeout=timedelta(hours=2), **WAIT_DEFERRED
     )
 
     run = CodeOceanRunCapsuleOperator(
         task_id="run_released_version",
-        capsule_id="{{ " + RELEASED + "['capsule_id'] }}",
-        version="{{ " + RELEASED + "['version'] }}",
+        # Exactly the released version, whatever is pushed to the repository meanwhile.
+        capsule_id=RELEASE_CAPSULE,
+        version=VERSION,
         data_assets=[{"id": "{{ params.data_asset_id }}", "mount": "coverage"}],
         named_parameters={"label": "{{ params.label }}"},
-        name="coverage summary {{ params.label }} v{{ " + RELEASED + "['version'] }}",
-        deferrable=True,
-        poll_interval=POLL_INTERVAL,
-        timeout=timedelta(hours=6),
+        name=f"coverage summary {{{{ params.label }}}} v{VERSION}",
+        **WAIT_DEFERRED,
     )
 
+    # The version in the asset's name and tags: the data names the code that made it.
     capture = CodeOceanCreateDataAssetOperator(
         task_id="capture_results",
         computation_id=run.output,
-        name="coverage summary {{ params.label }} v{{ " + RELEASED + "['version'] }}",
-        description="Made by version {{ " + RELEASED + "['version'] }} of capsule {{ params.capsule_id }}",
+        name=f"coverage summary {{{{ params.label }}}} v{VERSION}",
+        description=f"Made by version {VERSION} of capsule {{{{ params.capsule_id }}}}",
         mount="coverage_summary",
-        tags=["coverage", "summary", "{{ params.label }}", "release-v{{ " + RELEASED + "['version'] }}"],
-        deferrable=True,
-        poll_interval=POLL_INTERVAL,
+        tags=["coverage", "summary", "{{ params.label }}", f"release-v{VERSION}"],
+        **WAIT_DEFERRED,
     )
 
     sync >> release >> run

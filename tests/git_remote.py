@@ -8,6 +8,9 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 _IDENTITY = ("-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false")
 
@@ -80,3 +83,30 @@ def seed_asset(assets: Path, asset_id: str, name: str = "reference") -> None:
     folder.mkdir(parents=True)
     (folder / "ref.txt").write_text("reference data\n")
     (folder / "data_asset.json").write_text(json.dumps({"id": asset_id, "name": name, "mount": name}))
+
+
+# Fixtures for the modules that run the provider against the emulator's plugin fixture: assigning
+# them in a test module (``remote = git_remote.remote_fixture``) gives its emulator the linked capsules
+# and two seeded assets.
+
+SEEDED_ASSET = "5eed5eed-0000-4000-8000-00000000a5e1"
+OTHER_ASSET = "5eed5eed-0000-4000-8000-00000000a5e2"
+
+
+@pytest.fixture(name="codeocean_emulator_capsules")
+def linked_emulator_capsules(codeocean_emulator_capsules: Path, tmp_path: Path) -> Path:
+    add_linked_capsules(codeocean_emulator_capsules, tmp_path / "remotes")
+    return codeocean_emulator_capsules
+
+
+@pytest.fixture(name="codeocean_emulator_options")
+def lifecycle_emulator_options(codeocean_emulator_options: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    seed_asset(tmp_path / "assets", SEEDED_ASSET)
+    seed_asset(tmp_path / "assets", OTHER_ASSET, "other")
+    return {**codeocean_emulator_options, "release_delay": 0.2, "data_assets_dir": tmp_path / "assets"}
+
+
+@pytest.fixture(name="remote")
+def remote_fixture(tmp_path: Path) -> Path:
+    """The linked capsule's remote (the pipeline's is ``pipeline-remote`` beside it)."""
+    return tmp_path / "remotes" / "capsule-remote"

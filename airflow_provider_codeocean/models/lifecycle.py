@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from airflow_provider_codeocean.errors import CodeOceanConfigError
@@ -72,18 +73,15 @@ class ReleaseVersion:
 
     major_version: int | None = None
     minor_version: int | None = None
+    #: Epoch seconds.
     release_time: int | None = None
     raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: Any) -> ReleaseVersion:
         obj = as_mapping(data)
-        return cls(
-            major_version=int_or_none(obj, "major_version"),
-            minor_version=int_or_none(obj, "minor_version"),
-            release_time=int_or_none(obj, "release_time"),
-            raw=obj,
-        )
+        number = partial(int_or_none, obj)
+        return cls(number("major_version"), number("minor_version"), number("release_time"), raw=obj)
 
     def label(self) -> str:
         return f"{self.major_version}.{self.minor_version or 0}"
@@ -91,33 +89,33 @@ class ReleaseVersion:
 
 @dataclass(frozen=True)
 class CapsuleReleaseJob:
-    """An asynchronous release of a new capsule or pipeline version. ``raw`` keeps the JSON as sent.
-
-    Once ``completed``, ``release_capsule`` and ``release_version`` name the released version; a
-    ``failed`` job says why in ``error``.
-    """
+    """An asynchronous release of a new capsule or pipeline version. ``raw`` keeps the JSON as sent."""
 
     job_id: str
+    #: ``created``, ``started``, ``completed``, ``failed``, ``canceled`` or ``canceling`` (or a newer value, as is).
     status: ReleaseJobStatus | str | None = None
+    #: When the job started (epoch seconds), and how many seconds it ran.
     started: int | None = None
     duration: int | None = None
+    #: Set once completed: the released (release capsule's) id and version.
     release_capsule: str | None = None
     release_version: ReleaseVersion | None = None
+    #: Why a failed job failed.
     error: str | None = None
     raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: Any) -> CapsuleReleaseJob:
         obj = as_mapping(data)
+        timing = {key: int_or_none(obj, key) for key in ("started", "duration")}
         return cls(
             job_id=str_or_empty(obj, "job_id"),
             status=enum_or_str(ReleaseJobStatus, obj.get("status")),
-            started=int_or_none(obj, "started"),
-            duration=int_or_none(obj, "duration"),
             release_capsule=str_or_none(obj, "release_capsule"),
             release_version=obj_or_none(obj, "release_version", ReleaseVersion.from_json),
             error=str_or_none(obj, "error"),
             raw=obj,
+            **timing,
         )
 
     @property
@@ -166,8 +164,10 @@ class DataAssetAttachResult:
     """One entry of the answer to ``POST capsules/{id}/data_assets``."""
 
     id: str
+    #: The folder under ``/data``, and whether it is mounted yet (``mount_state``).
     mount: str | None = None
     mount_state: str | None = None
+    #: The job mounting it, when mounting takes a while.
     job_id: str | None = None
     external: bool | None = None
     ready: bool | None = None
@@ -176,15 +176,9 @@ class DataAssetAttachResult:
     @classmethod
     def from_json(cls, data: Any) -> DataAssetAttachResult:
         obj = as_mapping(data)
-        return cls(
-            id=str_or_empty(obj, "id"),
-            mount=str_or_none(obj, "mount"),
-            mount_state=str_or_none(obj, "mount_state"),
-            job_id=str_or_none(obj, "job_id"),
-            external=bool_or_none(obj, "external"),
-            ready=bool_or_none(obj, "ready"),
-            raw=obj,
-        )
+        texts = {key: str_or_none(obj, key) for key in ("mount", "mount_state", "job_id")}
+        flag = partial(bool_or_none, obj)
+        return cls(id=str_or_empty(obj, "id"), external=flag("external"), ready=flag("ready"), raw=obj, **texts)
 
     def to_dict(self) -> JSON:
         return dict(self.raw)

@@ -17,7 +17,7 @@ from airflow_provider_codeocean.errors import (
     CodeOceanPermissionError,
     error_for_status,
 )
-from airflow_provider_codeocean.models.lifecycle import attach_params_from, data_asset_ids_from
+from airflow_provider_codeocean.models.lifecycle import attach_params_from
 from airflow_provider_codeocean.models.params import check_id
 from airflow_provider_codeocean.operators.base import CodeOceanBaseOperator
 
@@ -122,7 +122,29 @@ class CodeOceanGitSyncOperator(CodeOceanCapsuleChangeOperator):
         return result.to_dict()
 
 
-class CodeOceanAttachDataAssetsOperator(CodeOceanCapsuleChangeOperator):
+class _AttachedDataAssetsOperator(CodeOceanCapsuleChangeOperator):
+    """What attach and detach share: ``data_assets`` (checked at parse time unless templated), and the
+    assets attached now."""
+
+    template_fields: Sequence[str] = (*CodeOceanCapsuleChangeOperator.template_fields, "data_assets")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"data_assets": "json"}
+
+    def __init__(
+        self, *, data_assets: Any, capsule_id: str | None = None, pipeline_id: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(capsule_id=capsule_id, pipeline_id=pipeline_id, **kwargs)
+        if not is_templated(data_assets):
+            attach_params_from(data_assets)
+        self.data_assets = data_assets
+
+    def wanted_and_attached(self) -> tuple[list[DataAssetMount], str, dict[str, str]]:
+        """The assets asked for, the rendered target id, and what is attached to it now (id -> mount)."""
+        wanted = attach_params_from(self.data_assets)
+        target = self.target_id()
+        return wanted, target, self.attached(target)
+
+
+class CodeOceanAttachDataAssetsOperator(_AttachedDataAssetsOperator):
     """Attach data assets to a capsule or pipeline, so every run reads them under ``/data/<mount>``.
 
     Idempotent: an asset already attached under the wanted mount is logged and left alone, so a retry or
@@ -136,21 +158,8 @@ class CodeOceanAttachDataAssetsOperator(CodeOceanCapsuleChangeOperator):
     :param data_assets: ids, or ``{"id": ..., "mount": ...}`` (no mount: the asset's own) (templated).
     """
 
-    template_fields: Sequence[str] = (*CodeOceanCapsuleChangeOperator.template_fields, "data_assets")
-    template_fields_renderers: ClassVar[dict[str, str]] = {"data_assets": "json"}
-
-    def __init__(
-        self, *, data_assets: Any, capsule_id: str | None = None, pipeline_id: str | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(capsule_id=capsule_id, pipeline_id=pipeline_id, **kwargs)
-        if not is_templated(data_assets):
-            attach_params_from(data_assets)
-        self.data_assets = data_assets
-
     def _execute(self, context: Context) -> Any:
-        wanted = attach_params_from(self.data_assets)
-        target = self.target_id()
-        current = self.attached(target)
+        wanted, target, current = self.wanted_and_attached()
         todo: list[DataAssetMount] = []
         for item in wanted:
             if item.id in current and item.mount in (None, current[item.id]):
@@ -170,7 +179,7 @@ class CodeOceanAttachDataAssetsOperator(CodeOceanCapsuleChangeOperator):
         return [{"id": item.id, "mount": current.get(item.id, item.mount)} for item in wanted]
 
 
-class CodeOceanDetachDataAssetsOperator(CodeOceanCapsuleChangeOperator):
+class CodeOceanDetachDataAssetsOperator(_AttachedDataAssetsOperator):
     """Detach data assets from a capsule or pipeline.
 
     Idempotent: an asset that is not attached is logged and skipped. Returns the ids detached now.
@@ -180,21 +189,9 @@ class CodeOceanDetachDataAssetsOperator(CodeOceanCapsuleChangeOperator):
     :param data_assets: the ids to detach (templated).
     """
 
-    template_fields: Sequence[str] = (*CodeOceanCapsuleChangeOperator.template_fields, "data_assets")
-    template_fields_renderers: ClassVar[dict[str, str]] = {"data_assets": "json"}
-
-    def __init__(
-        self, *, data_assets: Any, capsule_id: str | None = None, pipeline_id: str | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(capsule_id=capsule_id, pipeline_id=pipeline_id, **kwargs)
-        if not is_templated(data_assets):
-            data_asset_ids_from(data_assets)
-        self.data_assets = data_assets
-
     def _execute(self, context: Context) -> Any:
-        ids = data_asset_ids_from(self.data_assets)
-        target = self.target_id()
-        current = self.attached(target)
+        wanted, target, current = self.wanted_and_attached()
+        ids = [item.id for item in wanted]
         todo = [i for i in ids if i in current]
         for asset_id in ids:
             if asset_id not in current:

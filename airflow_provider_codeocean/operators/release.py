@@ -8,23 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import conf
 
-from airflow_provider_codeocean.errors import (
-    CodeOceanError,
-    CodeOceanNotFoundError,
-    CodeOceanReleaseFailedError,
-    CodeOceanServerError,
-    CodeOceanTransportError,
-    CodeOceanWaitTimeoutError,
-)
-from airflow_provider_codeocean.operators._deferral import (
-    TaskStore,
-    deadlines,
-    error_from_event,
-    optional_seconds,
-    positive_seconds,
-    reraise,
-    validate_event,
-)
+from airflow_provider_codeocean import errors
+from airflow_provider_codeocean.errors import CodeOceanError, CodeOceanReleaseFailedError, CodeOceanWaitTimeoutError
+from airflow_provider_codeocean.operators import _deferral
+from airflow_provider_codeocean.operators._deferral import TaskStore, positive_seconds, reraise
 from airflow_provider_codeocean.operators.capsule import CodeOceanCapsuleChangeOperator
 
 if TYPE_CHECKING:
@@ -92,7 +79,7 @@ class CodeOceanReleaseOperator(CodeOceanCapsuleChangeOperator):
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.poll_interval = positive_seconds(poll_interval, "poll_interval")
-        self.timeout = optional_seconds(timeout, "timeout")
+        self.timeout = _deferral.optional_seconds(timeout, "timeout")
         self.reconcile_timeout = positive_seconds(reconcile_timeout, "reconcile_timeout")
         self._requested: dict[str, Any] | None = None
 
@@ -117,7 +104,7 @@ class CodeOceanReleaseOperator(CodeOceanCapsuleChangeOperator):
 
         from airflow_provider_codeocean.triggers.release import CodeOceanReleaseTrigger
 
-        end_time, execution_deadline = deadlines(self.timeout, self.execution_timeout)
+        end_time, execution_deadline = _deferral.deadlines(self.timeout, self.execution_timeout)
         self.defer(
             trigger=CodeOceanReleaseTrigger(
                 conn_id=self.codeocean_conn_id,
@@ -138,12 +125,12 @@ class CodeOceanReleaseOperator(CodeOceanCapsuleChangeOperator):
         from airflow_provider_codeocean.triggers.release import EVENT_STATUSES
 
         try:
-            event = validate_event(event, "job_id", EVENT_STATUSES)
+            event = _deferral.validate_event(event, "job_id", EVENT_STATUSES)
             status = event["status"]
             if status == "timeout":
                 raise self._timed_out(event["job_id"], str(event.get("deadline") or "wait"))
             if status == "error":
-                raise error_from_event(event)
+                raise _deferral.error_from_event(event)
             raw = event.get("release_job")
             if not isinstance(raw, dict):
                 raise CodeOceanError(f"the trigger's {status!r} event has no release job: {event!r}")
@@ -159,7 +146,7 @@ class CodeOceanReleaseOperator(CodeOceanCapsuleChangeOperator):
             return None
         try:
             job = self.hook.get_release_job(target, job_id, pipeline=self.is_pipeline)
-        except CodeOceanNotFoundError:
+        except errors.CodeOceanNotFoundError:
             return None
         return job if not job.is_terminal or job.succeeded else None
 
@@ -172,7 +159,7 @@ class CodeOceanReleaseOperator(CodeOceanCapsuleChangeOperator):
         store.set(STATE_RELEASE_REQUESTED, self._requested)
         try:
             job = self.hook.release_capsule(target, pipeline=self.is_pipeline)
-        except (CodeOceanServerError, CodeOceanTransportError) as exc:
+        except (errors.CodeOceanServerError, errors.CodeOceanTransportError) as exc:
             self.log.warning("The release request failed ambiguously; the release may have started anyway: %s", exc)
             return None
         store.set(STATE_RELEASE_JOB, job.job_id)

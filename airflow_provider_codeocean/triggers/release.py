@@ -62,22 +62,12 @@ class CodeOceanReleaseTrigger(CodeOceanPollTrigger):
         execution_deadline: float | None = None,
         transient_grace: float = DEFAULT_TRANSIENT_GRACE,
     ) -> None:
-        super().__init__(
-            conn_id,
-            job_id,
-            poll_interval=poll_interval,
-            end_time=end_time,
-            execution_deadline=execution_deadline,
-            transient_grace=transient_grace,
-        )
-        self.capsule_id = capsule_id
-        self.pipeline = bool(pipeline)
-
-    @property
-    def job_id(self) -> str:
-        return self.resource_id
+        # The base class keeps the job id as resource_id and checks the interval.
+        super().__init__(conn_id, job_id, poll_interval, end_time, execution_deadline, transient_grace)
+        self.capsule_id, self.pipeline = capsule_id, bool(pipeline)
 
     def _extra_kwargs(self) -> dict[str, Any]:
+        # The job is polled under its capsule's path, so the trigger must be rebuilt with it.
         return {"capsule_id": self.capsule_id, "pipeline": self.pipeline}
 
     def terminal_event(self, item: Any) -> dict[str, Any] | None:
@@ -106,7 +96,7 @@ class CodeOceanReleaseTrigger(CodeOceanPollTrigger):
         while True:
             try:
                 outcome = Outcome(
-                    item=await hook.aget_release_job(self.capsule_id, self.job_id, pipeline=self.pipeline)
+                    item=await hook.aget_release_job(self.capsule_id, self.resource_id, pipeline=self.pipeline)
                 )
                 last_ok = time.time()
             except CodeOceanError as exc:

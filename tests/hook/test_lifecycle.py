@@ -21,27 +21,14 @@ from airflow_provider_codeocean.errors import (
 from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
 from airflow_provider_codeocean.models import CapsuleReleaseJob, GitSyncResult, ReleaseJobStatus
 from airflow_provider_codeocean.testing import ECHO_CAPSULE_ID
-from tests.git_remote import LINKED_CAPSULE, LINKED_PIPELINE, add_linked_capsules, commit, git, seed_asset
+from tests import git_remote
+from tests.git_remote import LINKED_CAPSULE, LINKED_PIPELINE, commit, git
+from tests.git_remote import SEEDED_ASSET as SEEDED
 
-SEEDED = "5eed5eed-0000-4000-8000-00000000a5e1"
-
-
-@pytest.fixture
-def codeocean_emulator_capsules(codeocean_emulator_capsules: Path, tmp_path: Path) -> Path:
-    add_linked_capsules(codeocean_emulator_capsules, tmp_path / "remotes")
-    return codeocean_emulator_capsules
-
-
-@pytest.fixture
-def codeocean_emulator_options(codeocean_emulator_options: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
-    assets = tmp_path / "assets"
-    seed_asset(assets, SEEDED)
-    return {**codeocean_emulator_options, "release_delay": 0.2, "data_assets_dir": assets}
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Path:
-    return tmp_path / "remotes" / "capsule-remote"
+# The emulator of these tests has the linked capsules and seeded assets (see tests/git_remote.py).
+linked_capsules = git_remote.linked_emulator_capsules
+lifecycle_options = git_remote.lifecycle_emulator_options
+remote_fixture = git_remote.remote_fixture
 
 
 @pytest.fixture

@@ -25,31 +25,17 @@ from airflow_provider_codeocean.operators.capsule import (
 )
 from airflow_provider_codeocean.operators.release import RELEASE_JOB_ID_KEY, CodeOceanReleaseOperator
 from airflow_provider_codeocean.triggers.release import CodeOceanReleaseTrigger
-from tests.git_remote import LINKED_CAPSULE, LINKED_PIPELINE, add_linked_capsules, commit, git, seed_asset
+from tests import git_remote
+from tests.git_remote import LINKED_CAPSULE, LINKED_PIPELINE, OTHER_ASSET, commit, git
+from tests.git_remote import SEEDED_ASSET as ASSET
 from tests.operators.test_computation_support import ECHO, FakeStateStore, make_context, make_operator, next_try
 
-ASSET = "5eed5eed-0000-4000-8000-00000000a5e1"
-OTHER_ASSET = "5eed5eed-0000-4000-8000-00000000a5e2"
+# The emulator of these tests has the linked capsules and seeded assets (see tests/git_remote.py).
+linked_capsules = git_remote.linked_emulator_capsules
+lifecycle_options = git_remote.lifecycle_emulator_options
+remote_fixture = git_remote.remote_fixture
+
 TINY = 0.02
-
-
-@pytest.fixture
-def codeocean_emulator_capsules(codeocean_emulator_capsules: Path, tmp_path: Path) -> Path:
-    add_linked_capsules(codeocean_emulator_capsules, tmp_path / "remotes")
-    return codeocean_emulator_capsules
-
-
-@pytest.fixture
-def codeocean_emulator_options(codeocean_emulator_options: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
-    assets = tmp_path / "assets"
-    seed_asset(assets, ASSET)
-    seed_asset(assets, OTHER_ASSET, "other")
-    return {**codeocean_emulator_options, "release_delay": 0.2, "data_assets_dir": assets}
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Path:
-    return tmp_path / "remotes" / "capsule-remote"
 
 
 def _fail_exception() -> type[BaseException]:
