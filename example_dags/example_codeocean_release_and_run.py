@@ -45,17 +45,17 @@ with DAG(
     dag_id="example_codeocean_release_and_run",
     doc_md=__doc__,
     description="Sync a capsule with Git, release a version, run exactly that version, capture its results",
+    params={
+        "capsule_id": Param(COVERAGE_CAPSULE_ID, type="string", description="Capsule to release and run"),
+        "data_asset_id": Param(SAMPLE_A_DATA_ASSET_ID, type="string", description="Input data asset"),
+        "label": Param("sample-a", type="string", description="Named parameter --label"),
+    },
     # Run on demand, e.g. from a CI job after a push to the capsule's repository.
     schedule=None,
     start_date=datetime(2025, 1, 1),
     tags=["codeocean", "example", "release"],
     # A retry is safe: the release and the run are found again, never started twice.
     default_args={"retries": 1, "retry_delay": timedelta(minutes=1)},
-    params={
-        "capsule_id": Param(COVERAGE_CAPSULE_ID, type="string", description="Capsule to release and run"),
-        "data_asset_id": Param(SAMPLE_A_DATA_ASSET_ID, type="string", description="Input data asset"),
-        "label": Param("sample-a", type="string", description="Named parameter --label"),
-    },
 ) as dag:
     sync = CodeOceanGitSyncOperator(task_id="git_sync", capsule_id="{{ params.capsule_id }}")
 

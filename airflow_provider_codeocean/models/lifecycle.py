@@ -92,16 +92,18 @@ class CapsuleReleaseJob:
     """An asynchronous release of a new capsule or pipeline version. ``raw`` keeps the JSON as sent."""
 
     job_id: str
-    #: ``created``, ``started``, ``completed``, ``failed``, ``canceled`` or ``canceling`` (or a newer value, as is).
     status: ReleaseJobStatus | str | None = None
-    #: When the job started (epoch seconds), and how many seconds it ran.
+    """``created``, ``started``, ``completed``, ``failed``, ``canceled`` or ``canceling`` (a newer value as is)."""
     started: int | None = None
+    """When the job started, in epoch seconds."""
     duration: int | None = None
-    #: Set once completed: the released (release capsule's) id and version.
+    """How many seconds the job ran."""
     release_capsule: str | None = None
+    """Set once completed: the id of the released (release) capsule."""
     release_version: ReleaseVersion | None = None
-    #: Why a failed job failed.
+    """Set once completed: the released version."""
     error: str | None = None
+    """Why a failed job failed."""
     raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -164,11 +166,12 @@ class DataAssetAttachResult:
     """One entry of the answer to ``POST capsules/{id}/data_assets``."""
 
     id: str
-    #: The folder under ``/data``, and whether it is mounted yet (``mount_state``).
     mount: str | None = None
+    """The folder under ``/data`` the asset is mounted at."""
     mount_state: str | None = None
-    #: The job mounting it, when mounting takes a while.
+    """Whether it is mounted yet."""
     job_id: str | None = None
+    """The job mounting it, when mounting takes a while."""
     external: bool | None = None
     ready: bool | None = None
     raw: JSON = field(default_factory=dict, repr=False, compare=False)

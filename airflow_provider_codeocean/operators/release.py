@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 STATE_RELEASE_JOB = "codeocean_release_job_id"
 STATE_RELEASE_REQUESTED = "codeocean_release_requested"
 RELEASE_JOB_ID_KEY = "codeocean_release_job_id"
+#: ``[operators] default_deferrable``, read once at import like every operator's default.
+DEFAULT_DEFERRABLE = conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
 class CodeOceanReleaseOperator(CodeOceanCapsuleChangeOperator):
@@ -65,11 +67,11 @@ class CodeOceanReleaseOperator(CodeOceanCapsuleChangeOperator):
 
     def __init__(
         self,
-        *,
         capsule_id: str | None = None,
         pipeline_id: str | None = None,
+        *,
         wait_for_completion: bool = True,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        deferrable: bool = DEFAULT_DEFERRABLE,
         poll_interval: float | timedelta = 30.0,
         timeout: float | timedelta | None = None,
         reconcile_timeout: float | timedelta = 1800.0,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,17 @@ if TYPE_CHECKING:
 OUTCOMES = ("completed", "failed", "canceled")
 # Share of the delay a job spends "created" before it is "started".
 _CREATED_SHARE = 0.2
+
+
+@dataclass
+class ReleaseSettings:
+    """How a capsule's next releases go; capsule.json seeds them, ``configure`` changes them."""
+
+    released: bool = False
+    issues: list[str] = field(default_factory=list)
+    outcome: str = "completed"
+    error: str | None = None
+    delay: float | None = None
 
 
 @dataclass(eq=False)
@@ -75,11 +86,11 @@ def start_release(backend: Backend, record: CapsuleRecord) -> ReleaseJob:
     from airflow_provider_codeocean.testing.backend import lifecycle
 
     spec = record.spec
-    if not record.released:
+    if not record.release.released:
         raise bad_request(
             f"{spec.kind} {spec.id} has never been released: only later releases can be made through the API"
         )
-    issues = list(record.release_issues)
+    issues = list(record.release.issues)
     if "git_out_of_sync" not in issues and lifecycle.behind_remote(record):
         issues.append("git_out_of_sync")
     if issues:
@@ -93,7 +104,7 @@ def start_release(backend: Backend, record: CapsuleRecord) -> ReleaseJob:
         shutil.copytree(code, snapshot, symlinks=True, ignore=shutil.ignore_patterns(".git"))
     else:
         snapshot.mkdir(parents=True)
-    delay = backend.config.release_delay if record.release_delay is None else record.release_delay
+    delay = backend.config.release_delay if record.release.delay is None else record.release.delay
     job = ReleaseJob(
         id=job_id,
         capsule_id=spec.id,
@@ -101,8 +112,8 @@ def start_release(backend: Backend, record: CapsuleRecord) -> ReleaseJob:
         created_mono=backend.now(),
         delay=delay,
         snapshot=snapshot,
-        outcome=record.release_outcome,
-        error=record.release_error,
+        outcome=record.release.outcome,
+        error=record.release.error,
         # The emulator releases in place: the released versions belong to the capsule itself.
         release_capsule=spec.id,
     )
@@ -129,22 +140,22 @@ def configure(record: CapsuleRecord, settings: dict[str, Any]) -> None:
     if "released" in settings:
         if not isinstance(settings["released"], bool):
             raise bad_request("released must be true or false")
-        record.released = settings["released"]
+        record.release.released = settings["released"]
     if "issues" in settings:
         issues = settings["issues"]
         if not isinstance(issues, list) or not set(issues) <= set(RELEASE_ISSUES):
             raise bad_request(f"issues must be a list of: {', '.join(RELEASE_ISSUES)}")
-        record.release_issues = list(issues)
+        record.release.issues = list(issues)
     if "outcome" in settings:
         if settings["outcome"] not in OUTCOMES:
             raise bad_request(f"outcome must be one of {', '.join(OUTCOMES)}")
-        record.release_outcome = settings["outcome"]
+        record.release.outcome = settings["outcome"]
     if "error" in settings:
         if settings["error"] is not None and not isinstance(settings["error"], str):
             raise bad_request("error must be a string or null")
-        record.release_error = settings["error"]
+        record.release.error = settings["error"]
     if "delay" in settings:
         delay = settings["delay"]
         if delay is not None and (isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0):
             raise bad_request("delay must be a number of seconds >= 0, or null for the emulator's default")
-        record.release_delay = None if delay is None else float(delay)
+        record.release.delay = None if delay is None else float(delay)

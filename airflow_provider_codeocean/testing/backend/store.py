@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_codeocean.testing.backend.capsules import CapsuleSpec, SimulateSpec
-from airflow_provider_codeocean.testing.backend.releases import ReleaseJob
+from airflow_provider_codeocean.testing.backend.releases import ReleaseJob, ReleaseSettings
 from airflow_provider_codeocean.testing.backend.validation import new_uuid
 from airflow_provider_codeocean.testing.http.messages import JsonObject, not_found
 
@@ -207,11 +207,7 @@ class CapsuleRecord:
     versions: list[dict[str, int]] = field(default_factory=list)
     snapshots: dict[int, Path] = field(default_factory=dict)
     release_jobs: dict[str, ReleaseJob] = field(default_factory=dict)
-    released: bool = False
-    release_issues: list[str] = field(default_factory=list)
-    release_outcome: str = "completed"
-    release_error: str | None = None
-    release_delay: float | None = None
+    release: ReleaseSettings = field(default_factory=ReleaseSettings)
     # The clone of the Git remote, laid out as a Code Ocean capsule repository (code/ at its top).
     repo_dir: Path | None = None
     git_remote: Path | None = None
@@ -222,8 +218,7 @@ class CapsuleRecord:
             spec,
             attached=[dict(d) for d in spec.data_assets],
             versions=[dict(v) for v in spec.versions],
-            released=spec.released,
-            release_issues=list(spec.release_issues),
+            release=ReleaseSettings(released=spec.released, issues=list(spec.release_issues)),
             git_remote=spec.git_remote,
         )
 
