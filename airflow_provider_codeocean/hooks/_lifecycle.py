@@ -146,7 +146,7 @@ class CapsuleLifecycleMixin:
         return await self.acall(endpoints.attach_data_assets(capsule_id, mounts, _kind(pipeline)))
 
     def detach_data_assets(self, capsule_id: str, data_asset_ids: Any, *, pipeline: bool = False) -> None:
-        """Detach data assets by id; the API ignores ids that are not attached."""
+        """Detach data assets by id (the detach operator leaves out the ones not attached)."""
         self.call(endpoints.detach_data_assets(capsule_id, data_asset_ids_from(data_asset_ids), _kind(pipeline)))
 
     async def adetach_data_assets(self, capsule_id: str, data_asset_ids: Any, *, pipeline: bool = False) -> None:

@@ -81,9 +81,13 @@ def sync(record: CapsuleRecord) -> JsonObject:
         _git(code, "fetch", "--quiet", "origin")
     except GitError as exc:
         raise ApiError(403, f"cannot reach the Git remote of {spec.kind} {spec.id}: {exc}") from None
-    if _git(code, "status", "--porcelain"):
+    try:
+        dirty = _git(code, "status", "--porcelain")
+        ahead, behind = (int(n) for n in _git(code, "rev-list", "--left-right", "--count", "HEAD...@{u}").split())
+    except GitError as exc:  # e.g. a remote with no commits yet, so no upstream branch
+        raise ApiError(409, f"cannot compare {spec.kind} {spec.id} with its Git remote: {exc}") from None
+    if dirty:
         raise ApiError(403, f"{spec.kind} {spec.id} has uncommitted changes: commit or discard them first")
-    ahead, behind = (int(n) for n in _git(code, "rev-list", "--left-right", "--count", "HEAD...@{u}").split())
     if ahead and behind:
         raise ApiError(
             409,
