@@ -145,3 +145,45 @@ def test_delete_capsule(emu: CodeOceanEmulator, client: CodeOcean) -> None:
     with pytest.raises(Error) as gone:
         client.capsules.get_capsule(unreleased)
     assert gone.value.status_code == 404
+
+
+def test_the_control_routes_match_the_python_helpers(emu: CodeOceanEmulator, tmp_path: Path) -> None:
+    import requests
+
+    from tests.git_remote import make_remote
+
+    control = f"{emu.base_url}/_emulator/capsules"
+    other = make_remote(tmp_path / "other-remote", version="other")
+    with requests.Session() as http:
+        http.auth = (emu.token, "")
+        assert http.post(f"{control}/{ECHO_CAPSULE_ID}/git_remote", json={"path": str(other)}, timeout=10).ok
+        settings = {"outcome": "canceled", "error": "stopped by an admin", "delay": 0}
+        assert http.post(f"{control}/{ECHO_CAPSULE_ID}/release_settings", json=settings, timeout=10).ok
+        bad = http.post(f"{control}/{ECHO_CAPSULE_ID}/release_settings", json={"issues": ["nope"]}, timeout=10)
+        assert bad.status_code == 400
+        client = CodeOcean(domain=emu.base_url, token=emu.token)
+        assert client.capsules.sync_capsule(ECHO_CAPSULE_ID).pulled == 0
+        job = client.capsules.release_capsule(ECHO_CAPSULE_ID)
+        jobs = http.get(f"{control}/{ECHO_CAPSULE_ID}/release_jobs", timeout=10).json()
+    assert jobs == emu.release_jobs(ECHO_CAPSULE_ID)
+    assert [(j["job_id"], j["status"], j["error"]) for j in jobs] == [(job.job_id, "canceled", "stopped by an admin")]
+    code = emu.capsule_code_dir(ECHO_CAPSULE_ID)
+    assert code is not None and (code / "VERSION").read_text() == "other\n"
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        ({"git_remote": "no-such-folder"}, "is not a directory"),
+        ({"release_issues": ["not_a_flag"]}, "unknown release issue"),
+        ({"released": "yes"}, "'released' must be true or false"),
+    ],
+)
+def test_capsule_json_lifecycle_keys_are_checked(tmp_path: Path, meta: dict[str, Any], message: str) -> None:
+    import json
+
+    folder = tmp_path / "capsules" / "bad"
+    (folder / "code").mkdir(parents=True)
+    (folder / "capsule.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=message):
+        CodeOceanEmulator(tmp_path / "capsules", state_dir=tmp_path / "state").start()
