@@ -71,13 +71,6 @@ class CapsuleSpec:
     git_remote: Path | None = None
     release_issues: list[str] = field(default_factory=list)
 
-    @property
-    def run_script(self) -> Path | None:
-        if self.folder is None:
-            return None
-        script = self.folder / "code" / "run"
-        return script if script.is_file() else None
-
 
 def _fail(folder: str, message: str) -> CapsuleConfigError:
     return CapsuleConfigError(f"capsule folder '{folder}': {message}")
