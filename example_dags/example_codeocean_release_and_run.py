@@ -53,6 +53,7 @@ with DAG(
     # Run on demand, e.g. from a CI job after a push to the capsule's repository.
     schedule=None,
     start_date=datetime(2025, 1, 1),
+    catchup=False,
     tags=["codeocean", "example", "release"],
     # A retry is safe: the release and the run are found again, never started twice.
     default_args={"retries": 1, "retry_delay": timedelta(minutes=1)},
