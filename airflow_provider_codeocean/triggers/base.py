@@ -127,12 +127,7 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
         return self.terminal_event(item) is not None or _state(item) != self._last_state
 
     async def _wait(self, wait: Subscription) -> TriggerEvent:
-        self._policy = PollPolicy(
-            self.poll_interval,
-            end_time=self.end_time,
-            execution_deadline=self.execution_deadline,
-            transient_grace=self.transient_grace,
-        )
+        self._start_policy()
         self._since = time.time()
         self._next_progress = self._since + self.progress_log_interval
         log.info("Waiting for Code Ocean %s %s (checked every %g s)", self._noun, self.resource_id, self.poll_interval)
@@ -158,6 +153,15 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
             del outcome
             if event is not None:
                 return event
+
+    def _start_policy(self) -> None:
+        """The deadlines and transient grace :meth:`_judge` applies, counted from now."""
+        self._policy = PollPolicy(
+            self.poll_interval,
+            end_time=self.end_time,
+            execution_deadline=self.execution_deadline,
+            transient_grace=self.transient_grace,
+        )
 
     @property
     def _noun(self) -> str:

@@ -12,7 +12,7 @@ import pytest
 from airflow_provider_codeocean.triggers.computation import CodeOceanComputationTrigger
 from tests.hook.servers import RawServer, http_response
 from tests.hook.util import set_connection
-from tests.operators.test_computation_support import LONG, SIMULATED, TINY, start_run
+from tests.operators.test_computation_support import LONG, SIMULATED, TINY, make_context, make_operator, start_run
 
 TRIGGER_LOG = "airflow_provider_codeocean.triggers.base"
 
@@ -82,3 +82,16 @@ async def test_progress_lines_say_when_code_ocean_stopped_answering(
     progress = [r.getMessage() for r in caplog.records if r.name == TRIGGER_LOG and " still " in r.getMessage()]
     assert progress and "Code Ocean computation c1 still not seen yet after" in progress[-1]
     assert "; Code Ocean has not answered for " in progress[-1]
+
+
+async def test_the_task_still_returns_the_whole_computation(emulator: Any) -> None:
+    # The event is a summary; the resumed task reads the run once more for its XCom return value.
+    computation_id = start_run(SIMULATED)
+    event = await only_event(
+        CodeOceanComputationTrigger(conn_id="codeocean_default", computation_id=computation_id, poll_interval=TINY)
+    )
+
+    result = make_operator(capsule_id=SIMULATED).execute_complete(make_context(), event)
+
+    assert result == emulator.computation(computation_id)
+    assert "owner" not in event["computation"] and "owner" in result
