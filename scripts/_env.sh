@@ -29,3 +29,13 @@ make_env() {
   VENV_PY="$ROOT/$dir/bin/python"
   export VENV_PY
 }
+
+# ensure_debs PATH_GLOB=PACKAGE...: install (as root, from Debian) each PACKAGE whose PATH_GLOB matches nothing.
+ensure_debs() {
+  local need=() spec
+  for spec in "$@"; do compgen -G "${spec%%=*}" >/dev/null || need+=("${spec#*=}"); done
+  [ "${#need[@]}" -eq 0 ] && return 0
+  echo "==> installing ${need[*]} (Debian packages)" >&2
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
+}

@@ -100,7 +100,7 @@ def start_postgres(dep: Deployment) -> tuple[int, Path]:
     }
     options = [part for key, value in settings.items() for part in ("-c", f"{key}={value}")]
     dep.start("postgres", str(pg / "postgres"), "-D", str(data), "-p", str(port), *options, user="postgres")
-    ready = [str(pg / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-U", DB_USER]
+    ready = [str(pg / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-U", DB_USER, "-d", "postgres"]
     base.wait_for("PostgreSQL", dep, 60, lambda: not subprocess.run(ready, capture_output=True, check=False).returncode)
     run_tool(dep, "createdb", [str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", DB_USER, DB_NAME])
     print(f"  serving 127.0.0.1:{port}", flush=True)
@@ -170,6 +170,43 @@ def check_celery(dep: Deployment, outcome: base.Outcome, worker: Service, psql: 
     )
 
 
+def ui_check_conn_id() -> str:
+    import ui_check
+
+    return ui_check.CONN_ID
+
+
+def check_connection_test(dep: Deployment, api: base.Api, emulator_url: str, token: str) -> None:
+    """Testing the stored connection works from the CLI and from the REST API with the whole connection."""
+    conn_id = ui_check_conn_id()
+    cli = subprocess.run(
+        [str(dep.bin_dir / "airflow"), "connections", "test", conn_id],
+        env=dep.env,
+        cwd=dep.work,
+        capture_output=True,
+        text=True,
+        timeout=dep.remaining(120),
+        check=False,
+    )
+    (dep.work / "connections-test.log").write_text(cli.stdout + cli.stderr)
+    if cli.returncode != 0 or "Connection success!" not in cli.stdout:
+        raise CheckFailed(f"airflow connections test {conn_id} failed ({cli.returncode}); see connections-test.log")
+    body = {"connection_id": conn_id, "conn_type": "codeocean", "host": emulator_url, "password": token}
+    answer = api.call("POST", "/connections/test", body)
+    if answer.get("status") is not True:
+        raise CheckFailed(f"POST /connections/test with the whole connection failed: {answer.get('message')}")
+    print(f"  airflow connections test {conn_id}: Connection success!; REST connections/test: {answer}", flush=True)
+
+
+def check_link(api: base.Api, run_id: str, emulator_url: str, state: str) -> None:
+    """The REST API gives the run task's "Code Ocean computation" link (the page of its computation)."""
+    links = api.get(f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{base.RUN_TASK}/links")["extra_links"]
+    href = links.get("Code Ocean computation") or ""
+    if not href.startswith(f"{emulator_url}/computations/"):
+        raise CheckFailed(f"the {state} task's extra links are {links}")
+    print(f"  REST API: the {state} task's 'Code Ocean computation' link is {href}", flush=True)
+
+
 def check_no_token(dep: Deployment, token: str, pg: Path, pg_port: int) -> None:
     """The token is in no file written here (logs, screenshots aside) and in no table of the metadata DB."""
     skip = {"postgres-data", "emulator-state", "capsules", "redis"}
@@ -220,15 +257,23 @@ def run_check(dep: Deployment, args: argparse.Namespace) -> None:
         browser = ui_check.Browser.launch(args.screenshots, token)
 
     def on_deferred(run_id: str, ti: dict[str, Any]) -> None:
+        check_link(api, run_id, emulator_url, "deferred")
         if browser is not None:
             ui_check.check_computation_link_af3(browser, api.url, DAG_ID, run_id, emulator_url, "deferred")
 
     try:
         if browser is not None:
             ui_check.check_connection_form_af3(browser, api, emulator_url, token)
+            status, message = ui_check.press_test_button_af3(browser, api)
+            print(f"  the UI's Test button: HTTP {status} {message!r}", flush=True)
+        else:
+            conn = {"connection_id": ui_check_conn_id(), "conn_type": "codeocean", "host": emulator_url}
+            api.call("POST", "/connections", {**conn, "password": token})
+        check_connection_test(dep, api, emulator_url, token)
         outcome = base.trigger_and_watch(dep, api, on_deferred)
         base.check_outcome(dep, outcome, triggerer, emulator_url, token)
         check_celery(dep, outcome, worker, psql)
+        check_link(api, outcome.run_id, emulator_url, "finished")
         if browser is not None:
             ui_check.check_computation_link_af3(browser, api.url, DAG_ID, outcome.run_id, emulator_url, "success")
     finally:

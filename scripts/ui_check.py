@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -105,22 +106,32 @@ def check_connection_form_af3(browser: Browser, api: base.Api, emulator_url: str
         dialog = page.get_by_role("dialog")
         dialog.get_by_role("combobox").fill("Code Ocean")
         page.get_by_role("option", name="Code Ocean", exact=True).click()
-        dialog.get_by_text("Extra Fields", exact=True).click()
-        dialog.get_by_text(EXTRA_LABELS[0]).wait_for()
+        dialog.locator("input[name='host']").wait_for()
         return dialog
 
     dialog = _step(browser, "af3-connection-form", open_form)
-    browser.shot("af3-connection-form")
-    labels = [" ".join(label.split()) for label in dialog.locator("label").all_inner_texts()]
-    _expect_form(labels, lambda name: dialog.locator(f"input[name='{name}']").get_attribute("placeholder"))
+    placeholders = {name: dialog.locator(f"input[name='{name}']").get_attribute("placeholder") for name in PLACEHOLDERS}
 
-    def save() -> None:
+    def labels() -> list[str]:
+        return [" ".join(label.split()) for label in dialog.locator("label").all_inner_texts()]
+
+    def fill_standard() -> None:
         dialog.locator("input[name='connection_id']").fill(CONN_ID)
         dialog.locator("input[name='host']").fill(emulator_url)
         dialog.locator("input[name='password']").fill(token)
+        browser.shot("af3-connection-form")
+        # The sections are an accordion: opening the extras closes the standard fields.
+        dialog.get_by_text("Extra Fields", exact=True).click()
+        dialog.locator("input[name='element_request_timeout']").wait_for()
+
+    standard = labels()
+    _step(browser, "af3-connection-standard-fields", fill_standard)
+    _expect_form([*standard, *labels()], lambda name: placeholders[name])
+
+    def save() -> None:
         dialog.locator("input[name='element_request_timeout']").fill("45")
         dialog.locator("input[name='element_agent_id']").fill("airflow-ui-check")
-        browser.shot("af3-connection-filled")
+        browser.shot("af3-connection-extras")
         dialog.get_by_role("button", name="Save").click()
         dialog.wait_for(state="hidden")
 
@@ -155,6 +166,32 @@ def read_back_connection(api: base.Api, emulator_url: str) -> None:
     print(f"  saved {CONN_ID} through the form; REST API reads back type codeocean, host, extra {extra}")
 
 
+def press_test_button_af3(browser: Browser, api: base.Api) -> tuple[int, str]:
+    """Press the Test button of the saved connection in the list; return the API's status and message.
+
+    Not asserted: Airflow 3.3.2's Test answers 400 for a stored connection without a port (the UI sends
+    port 0, which the API takes for a different destination; apache/airflow#73298). The caller reports it.
+    """
+    page = browser.page
+
+    def press() -> Any:
+        page.goto(f"{api.url}/connections")
+        row = page.get_by_role("row").filter(has_text=CONN_ID)
+        with page.expect_response(lambda r: r.url.endswith("/api/v2/connections/test")) as answer:
+            row.get_by_role("button", name=re.compile("test", re.IGNORECASE)).first.click()
+        page.wait_for_timeout(1000)
+        return answer.value
+
+    response = _step(browser, "af3-connection-test", press)
+    browser.shot("af3-connection-tested")
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    message = str(body.get("message") or body.get("detail") or "").replace(browser.token, "***")
+    return int(response.status), " ".join(message.split())
+
+
 def check_computation_link_af3(
     browser: Browser, api_url: str, dag_id: str, run_id: str, emulator_url: str, state: str
 ) -> None:
@@ -164,7 +201,8 @@ def check_computation_link_af3(
     page = browser.page
 
     def find_link() -> str:
-        page.goto(f"{api_url}/dags/{dag_id}/runs/{run_id}/tasks/{task_id}")
+        # Airflow 3.3 shows a task's extra links on its Details tab.
+        page.goto(f"{api_url}/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/details")
         link = page.get_by_role("link", name=LINK_NAME)
         link.wait_for()
         return str(link.get_attribute("href"))
