@@ -192,6 +192,23 @@ def press_test_button_af3(browser: Browser, api: base.Api) -> tuple[int, str]:
     return int(response.status), " ".join(message.split())
 
 
+def cli_connection_test(dep: Deployment, conn_id: str) -> None:
+    """``airflow connections test`` of the stored connection succeeds (the output is kept, not printed)."""
+    cli = subprocess.run(
+        [str(dep.bin_dir / "airflow"), "connections", "test", conn_id],
+        env=dep.env,
+        cwd=dep.work,
+        capture_output=True,
+        text=True,
+        timeout=dep.remaining(120),
+        check=False,
+    )
+    (dep.work / "connections-test.log").write_text(cli.stdout + cli.stderr)
+    if cli.returncode != 0 or "Connection success!" not in cli.stdout:
+        raise CheckFailed(f"airflow connections test {conn_id} failed ({cli.returncode}); see connections-test.log")
+    print(f"  airflow connections test {conn_id}: Connection success!", flush=True)
+
+
 def check_computation_link_af3(
     browser: Browser, api_url: str, dag_id: str, run_id: str, emulator_url: str, state: str
 ) -> None:
@@ -271,16 +288,23 @@ def check_airflow2(dep: Deployment, args: argparse.Namespace) -> None:
 
     browser = Browser.launch(args.screenshots, token)
     try:
-        check_connection_form_af2(browser, url, password, emulator_url, token)
+        tested, message = check_connection_form_af2(browser, url, password, emulator_url, token)
     finally:
         browser.close()
+    cli_connection_test(dep, CONN_ID)
+    # Known: the 2.11 form's Test sends the ticked box as "y" (the saved form stores a boolean).
+    if tested is not True:
+        raise CheckFailed(f"the 2.11 form's Test button failed for a valid connection: {message!r}")
 
 
 def base64_secret() -> str:
     return os.urandom(16).hex()
 
 
-def check_connection_form_af2(browser: Browser, url: str, password: str, emulator_url: str, token: str) -> None:
+def check_connection_form_af2(
+    browser: Browser, url: str, password: str, emulator_url: str, token: str
+) -> tuple[Any, str]:
+    """Check the 2.11 form, press Test with the TLS box ticked, save; return Test's status and message."""
     print("==> UI (Airflow 2.11): the Code Ocean connection form", flush=True)
     page = browser.page
 
@@ -337,9 +361,7 @@ def check_connection_form_af2(browser: Browser, url: str, password: str, emulato
     if str(extra.get("request_timeout")) not in ("45", "45.0") or extra.get("agent_id") != "airflow-ui-check":
         raise CheckFailed(f"the connection saved through the 2.11 form has extra {extra}")
     print(f"  saved {CONN_ID} through the form (Verify TLS ticked); REST API reads back extra {extra}", flush=True)
-    # Known: the 2.11 form's Test sends the ticked box as "y" (the saved form stores a boolean).
-    if result.get("status") is not True:
-        raise CheckFailed(f"the 2.11 form's Test button failed for a valid connection: {message!r}")
+    return result.get("status"), message
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
