@@ -222,6 +222,8 @@ def check_computation_link_af3(
         page.goto(f"{api_url}/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/details")
         link = page.get_by_role("link", name=LINK_NAME)
         link.wait_for()
+        # The page shows the task's state: the link must be there while it is deferred, not only after.
+        page.get_by_text(state.capitalize(), exact=True).first.wait_for()
         return str(link.get_attribute("href"))
 
     href = _step(browser, f"af3-link-{state}", find_link)
