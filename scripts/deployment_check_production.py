@@ -16,12 +16,18 @@ triggerer started here, exactly one computation in Code Ocean):
 
 * every task of the run was executed by the Celery worker: its log names each one, and Celery's result
   backend (the ``celery_taskmeta`` table) holds a successful result for each workload;
-* the Code Ocean token appears in no log file written here and in no table of the metadata database
-  (``pg_dump --data-only``), although a connection holding it was also saved through the UI's form.
+* the REST API gives the run task's "Code Ocean computation" link (the emulator's page of its computation)
+  while the task is deferred and once it finished;
+* ``airflow connections test`` and ``POST /api/v2/connections/test`` with the whole connection succeed
+  for a stored Code Ocean connection;
+* the Code Ocean token appears in no file written here (logs of every service, task and trigger logs) and
+  in no table of the metadata database (``pg_dump --data-only``), although a connection holding it is
+  stored there.
 
 With ``--ui`` it also drives the system Chromium (playwright, ``scripts/ui_check.py``) through the UI of
-this deployment while the run goes: the Code Ocean connection form, saving a connection through it, and
-the "Code Ocean computation" link on the deferred and on the finished task; screenshots go to
+this deployment while the run goes: the Code Ocean connection form (the connection is saved through it),
+its Test button (answer reported, not asserted: Airflow 3.3.2 answers 400, apache/airflow#73298), and the
+"Code Ocean computation" link on the deferred and on the finished task; screenshots go to
 ``--screenshots``.
 
 Usage: deployment_check_production.py [--bin-dir DIR] [--keep] [--timeout SECONDS] [--ui] [--screenshots DIR]
