@@ -52,7 +52,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import deployment_check as base  # a sibling script, not a package
+import deployment_check as base  # sibling scripts, not a package
+import ui_check
 from deployment_check import DAG_ID, CheckFailed, Deployment, Service
 
 # Longer than the LocalExecutor mode's: the browser looks at the deferred task while the run lasts.
@@ -180,17 +181,9 @@ def check_celery(dep: Deployment, outcome: base.Outcome, worker: Service, psql: 
     )
 
 
-def ui_check_conn_id() -> str:
-    import ui_check
-
-    return ui_check.CONN_ID
-
-
 def check_connection_test(dep: Deployment, api: base.Api, emulator_url: str, token: str) -> None:
     """Testing the stored connection works from the CLI and from the REST API with the whole connection."""
-    import ui_check
-
-    conn_id = ui_check_conn_id()
+    conn_id = ui_check.CONN_ID
     ui_check.cli_connection_test(dep, conn_id)
     body = {"connection_id": conn_id, "conn_type": "codeocean", "host": emulator_url, "password": token}
     answer = api.call("POST", "/connections/test", body)
@@ -251,11 +244,7 @@ def run_check(dep: Deployment, args: argparse.Namespace) -> None:
     api, triggerer = base.start_airflow(dep, api_port, worker_command)
     worker = next(s for s in dep.services if s.name == "celery-worker")
 
-    browser: Any = None
-    if args.ui:
-        import ui_check
-
-        browser = ui_check.Browser.launch(args.screenshots, token)
+    browser = ui_check.Browser.launch(args.screenshots, token) if args.ui else None
 
     def on_deferred(run_id: str, ti: dict[str, Any]) -> None:
         check_link(api, run_id, emulator_url, "deferred")
@@ -268,7 +257,7 @@ def run_check(dep: Deployment, args: argparse.Namespace) -> None:
             status, message = ui_check.press_test_button_af3(browser, api)
             print(f"  the UI's Test button: HTTP {status} {message!r}", flush=True)
         else:
-            conn = {"connection_id": ui_check_conn_id(), "conn_type": "codeocean", "host": emulator_url}
+            conn = {"connection_id": ui_check.CONN_ID, "conn_type": "codeocean", "host": emulator_url}
             api.call("POST", "/connections", {**conn, "password": token})
         check_connection_test(dep, api, emulator_url, token)
         outcome = base.trigger_and_watch(dep, api, on_deferred)
