@@ -171,11 +171,17 @@ def check_celery(dep: Deployment, outcome: base.Outcome, worker: Service, psql: 
     if counts != {"SUCCESS": len(executed)}:
         raise CheckFailed(f"Celery's result backend holds {counts}, not one success per workload ({len(executed)})")
     # How long the longest Celery task held a worker: a deferrable run task gives its slot back at deferral.
-    held = re.findall(r"Task execute_workload\[[^]]+\] succeeded in ([0-9.]+)s", log)
-    longest = max((float(seconds) for seconds in held), default=0.0)
+    # A deferrable task's Celery task ends at the deferral; the wait is not the worker's.
+    deferred = log.count("final_state=deferred")
+    if not deferred:
+        raise CheckFailed("no workload in the Celery worker's log ended in the deferred state")
+    names = dict(re.findall(r"\[([0-9a-f-]{36})\] Executing workload in Celery: .*?task_id='([^']+)'", log))
+    held = re.findall(r"Task execute_workload\[([0-9a-f-]{36})\] succeeded in ([0-9.]+)s", log)
+    longest = max(((float(seconds), names.get(celery_id, "?")) for celery_id, seconds in held), default=(0.0, "?"))
     print(
         f"  Celery: the worker (pid {worker.process.pid}) executed all {len(outcome.task_instances)} tasks "
-        f"({len(executed)} workloads in its log; the longest held the worker {longest:.1f} s); "
+        f"({len(executed)} workloads in its log, {deferred} ended by deferring; the longest, {longest[1]}, "
+        f"held the worker {longest[0]:.1f} s); "
         f"result backend: {counts}",
         flush=True,
     )
