@@ -250,7 +250,7 @@ def run_check(dep: Deployment, args: argparse.Namespace) -> None:
     api, triggerer = base.start_airflow(dep, api_port, worker_command)
     worker = next(s for s in dep.services if s.name == "celery-worker")
 
-    browser = ui_check.Browser.launch(args.screenshots, token) if args.ui else None
+    browser = ui_check.Browser.launch(args.screenshots, token, "af3") if args.ui else None
 
     def on_deferred(run_id: str, ti: dict[str, Any]) -> None:
         check_link(api, run_id, emulator_url, "deferred")

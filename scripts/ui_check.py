@@ -48,7 +48,8 @@ class Browser:
     token: str
 
     @classmethod
-    def launch(cls, screenshots: Path, token: str) -> Browser:
+    def launch(cls, screenshots: Path, token: str, prefix: str) -> Browser:
+        """Start Chromium; the screenshots of an earlier run of this check (``<prefix>-*.png``) are removed."""
         try:
             from playwright.sync_api import sync_playwright
         except ImportError as exc:
@@ -56,6 +57,8 @@ class Browser:
         if not Path(CHROMIUM).exists():
             raise CheckFailed(f"{CHROMIUM} not found (apt-get install -y chromium)")
         screenshots.mkdir(parents=True, exist_ok=True)
+        for old in screenshots.glob(f"{prefix}-*.png"):
+            old.unlink()
         playwright = sync_playwright().start()
         try:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -288,7 +291,7 @@ def check_airflow2(dep: Deployment, args: argparse.Namespace) -> None:
     dep.start("webserver", "airflow", "webserver", "--hostname", "127.0.0.1", "--port", str(port), "--workers", "1")
     base.wait_for("the webserver", dep, 180, lambda: base.http_json("GET", f"{url}/health"))
 
-    browser = Browser.launch(args.screenshots, token)
+    browser = Browser.launch(args.screenshots, token, "af2")
     try:
         tested, message = check_connection_form_af2(browser, url, password, emulator_url, token)
     finally:
