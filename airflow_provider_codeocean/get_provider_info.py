@@ -46,6 +46,8 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_codeocean.operators.data_asset_update",
                     "airflow_provider_codeocean.operators.results",
                     "airflow_provider_codeocean.operators.search",
+                    "airflow_provider_codeocean.operators.capsule",
+                    "airflow_provider_codeocean.operators.release",
                 ],
             }
         ],
@@ -66,6 +68,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_codeocean.triggers.computation",
                     "airflow_provider_codeocean.triggers.data_asset",
                     "airflow_provider_codeocean.triggers.data_asset_search",
+                    "airflow_provider_codeocean.triggers.release",
                 ],
             }
         ],

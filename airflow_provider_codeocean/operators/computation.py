@@ -15,6 +15,7 @@ from airflow_provider_codeocean._common.deferral import COMPUTATION_EVENTS, dead
 from airflow_provider_codeocean._common.identity import MAX_NAME_LENGTH, TaskIdentity, TaskStore, run_marker
 from airflow_provider_codeocean._common.inputs import wait_seconds
 from airflow_provider_codeocean._common.outcome import failed_run_message, with_output_tail
+from airflow_provider_codeocean._common.refresh import refreshed
 from airflow_provider_codeocean._common.xcom import push_computation_link
 from airflow_provider_codeocean.errors import (
     CodeOceanError,
@@ -217,8 +218,13 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
         from airflow_provider_codeocean.models import Computation
 
         def finish(event: dict[str, Any], raw: dict[str, Any]) -> Any:
-            self._computation_id = event["computation_id"]
-            return self._finish(Computation.from_json(raw), TaskStore(context))
+            self._computation_id = computation_id = event["computation_id"]
+            summary = Computation.from_json(raw)
+            computation = refreshed(self.hook.get_computation, computation_id, summary, "computation")
+            # The run must not look different from what the trigger judged (e.g. if it was deleted since).
+            if computation.outcome != summary.outcome:
+                computation = summary
+            return self._finish(computation, TaskStore(context))
 
         return resume(event, COMPUTATION_EVENTS, finish, self._timed_out)
 

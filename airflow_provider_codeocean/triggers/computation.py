@@ -54,6 +54,7 @@ class CodeOceanComputationTrigger(CodeOceanPollTrigger):
     id_key = COMPUTATION_EVENTS.id_key
     item_key = COMPUTATION_EVENTS.item_key
     kind = COMPUTATION
+    event_item_fields = ("id", "name", "state", "end_status", "exit_code", "has_results", "run_time", "created")
 
     def __init__(
         self,

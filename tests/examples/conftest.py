@@ -18,6 +18,7 @@ EXAMPLE_DAG_IDS = {
     "example_codeocean_daily",
     "example_codeocean_assets_producer",
     "example_codeocean_assets_consumer",
+    "example_codeocean_release_and_run",
 }
 
 

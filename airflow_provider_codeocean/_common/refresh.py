@@ -1,0 +1,27 @@
+"""The finished item as Code Ocean has it, read when a task resumes from its trigger.
+
+The computation trigger's event carries a summary (id, state, end status, exit code...): Airflow logs
+the whole event when it fires, and the owner and parameters have no business there. The task's return
+value is the full JSON, so the task reads it once more; if that read fails, the summary serves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from airflow_provider_codeocean.errors import CodeOceanError
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+def refreshed(get: Callable[[str], T], item_id: str, summary: T, what: str = "item") -> T:
+    """``get(item_id)``, or ``summary`` when Code Ocean cannot be read right now."""
+    try:
+        return get(item_id)
+    except CodeOceanError as exc:
+        log.warning("Could not read %s %s again; the task's result is the trigger's summary: %s", what, item_id, exc)
+        return summary
