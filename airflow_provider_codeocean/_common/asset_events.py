@@ -42,6 +42,12 @@ class DataAssetEventsMixin(_Base):  # type: ignore[misc]  # Any on purpose: a mi
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
         return self._announce(context, super().resume_execution(next_method, next_kwargs, context))
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Output: the data asset; inputs: the assets it was made from, when Code Ocean says."""
+        from airflow_provider_codeocean._common.lineage import data_asset_lineage
+
+        return data_asset_lineage(self, task_instance)
+
     def _announce(self, context: Any, result: Any) -> Any:
         if not isinstance(result, dict) or not result.get("id") or not self.outlets:
             return result

@@ -14,6 +14,7 @@ from airflow.providers.common.compat.sdk import conf
 from airflow_provider_codeocean._common.deferral import COMPUTATION_EVENTS, deadlines, resume
 from airflow_provider_codeocean._common.identity import MAX_NAME_LENGTH, TaskIdentity, TaskStore, run_marker
 from airflow_provider_codeocean._common.inputs import wait_seconds
+from airflow_provider_codeocean._common.lineage import ComputationLineageMixin
 from airflow_provider_codeocean._common.outcome import failed_run_message, with_output_tail
 from airflow_provider_codeocean._common.refresh import refreshed
 from airflow_provider_codeocean._common.xcom import push_computation_link
@@ -49,7 +50,7 @@ STATE_SUBMIT_STARTED = "codeocean_submit_started"
 _DEFAULT_RUN_NAME = re.compile(r"^Run \d+$")
 
 
-class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
+class CodeOceanRunCapsuleOperator(ComputationLineageMixin, CodeOceanBaseOperator):
     """Run a Code Ocean capsule or pipeline and, by default, wait until it finishes.
 
     The run succeeds only if its state is ``completed``, its end status ``succeeded`` and its exit code
