@@ -74,13 +74,13 @@ def build(
     """The ``OperatorLineage``, or None without the OpenLineage provider."""
     try:
         import attrs
-        from airflow.providers.common.compat.openlineage.facet import (
+        from airflow.providers.openlineage.extractors import OperatorLineage
+        from openlineage.client.generated.base import (  # type: ignore[import-not-found,unused-ignore]
             InputDataset,
             JobFacet,
             OutputDataset,
             RunFacet,
         )
-        from airflow.providers.openlineage.extractors import OperatorLineage
     except ImportError:
         return None
 
