@@ -104,3 +104,16 @@ def test_bad_arguments_fail_at_parse_time(kwargs: dict[str, Any], match: str) ->
 def test_bad_rendered_arguments_fail_before_searching(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(CodeOceanConfigError, match=match):
         CodeOceanDataAssetSearchSensor(task_id="find", **kwargs).search()
+
+
+def test_every_mode_returns_the_matches_in_a_dag(codeocean_emulator: Any, airflow_db: None) -> None:
+    from tests.dagtest import run_dag, task_states
+
+    before = time.time() - 1
+    asset = make_asset("session", ["dag-modes"])
+    dag_run = run_dag("assets_e2e", "assets_search_sensor_modes", {"tags": ["dag-modes"], "created_after": before})
+    tasks = ["find_poke", "find_reschedule", "find_deferrable"]
+    assert task_states(dag_run) == dict.fromkeys(tasks, "success")
+    for task_id in tasks:
+        found = dag_run.get_task_instance(task_id).xcom_pull(task_ids=task_id)
+        assert [a["id"] for a in found] == [asset["id"]]
