@@ -5,23 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseSensorOperator, conf
-
 from airflow_provider_codeocean._common.asset_search import AssetSearch, settled
-from airflow_provider_codeocean._common.deferral import deadlines, error_from_event, reraise
-from airflow_provider_codeocean._common.polling import PollPolicy
+from airflow_provider_codeocean._common.deferral import error_from_event, reraise
 from airflow_provider_codeocean.errors import CodeOceanConfigError, CodeOceanError
+from airflow_provider_codeocean.sensors.base import CodeOceanWaitSensor
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
 
-
-class CodeOceanDataAssetSearchSensor(BaseSensorOperator):  # type: ignore[misc]  # Airflow is not type-followed
+class CodeOceanDataAssetSearchSensor(CodeOceanWaitSensor):
     """Wait until data assets matching a search exist and are ready; return them for ``.expand()``.
 
     A match has every tag in ``tags``, the ``type``, every ``custom_metadata`` value, was created after
@@ -41,9 +36,8 @@ class CodeOceanDataAssetSearchSensor(BaseSensorOperator):  # type: ignore[misc] 
     :param created_after: only assets created after this: a datetime, ISO 8601 string or epoch seconds,
         e.g. ``"{{ data_interval_start }}"`` (templated).
     :param min_count: how many ready matches are enough.
-    :param codeocean_conn_id: the Airflow connection to Code Ocean.
-    :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
-    :param poke_interval: seconds between searches.
+    :param poke_interval: seconds between searches (``codeocean_conn_id`` and ``deferrable`` are those of
+        :class:`~airflow_provider_codeocean.sensors.base.CodeOceanWaitSensor`).
     """
 
     template_fields: Sequence[str] = ("query", "tags", "type", "custom_metadata", "created_after")
@@ -59,14 +53,10 @@ class CodeOceanDataAssetSearchSensor(BaseSensorOperator):  # type: ignore[misc] 
         custom_metadata: Mapping[str, Any] | None = None,
         created_after: Any = None,
         min_count: int = 1,
-        codeocean_conn_id: str = "codeocean_default",
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poke_interval: float | timedelta = 60.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(poke_interval=poke_interval, **kwargs)
-        if self.poke_interval <= 0:
-            raise CodeOceanConfigError(f"poke_interval must be more than 0 seconds, got {poke_interval!r}")
         if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
             raise CodeOceanConfigError(f"min_count must be a whole number of at least 1, got {min_count!r}")
         self.query = query
@@ -75,40 +65,26 @@ class CodeOceanDataAssetSearchSensor(BaseSensorOperator):  # type: ignore[misc] 
         self.custom_metadata = custom_metadata
         self.created_after = created_after
         self.min_count = min_count
-        self.codeocean_conn_id = codeocean_conn_id
-        self.deferrable = deferrable
-        self._poke_policy = PollPolicy(self.poke_interval)
-
-    @cached_property
-    def hook(self) -> CodeOceanHook:
-        from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
-
-        return CodeOceanHook(self.codeocean_conn_id)
 
     def search(self) -> AssetSearch:
         """The search from the rendered arguments."""
         return AssetSearch.of(self.query, self.tags, self.type, self.custom_metadata, self.created_after)
 
-    def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        done = self.poke(context)
-        if done:
-            return done.xcom_value
+    # The base's execute() defers through these two: a search has no single item id.
+
+    def resource_id(self) -> str:
+        return ""
+
+    def trigger(self, resource_id: str, end_time: float | None, execution_deadline: float | None) -> Any:
         from airflow_provider_codeocean.triggers.data_asset_search import CodeOceanDataAssetSearchTrigger
 
-        end_time, execution_deadline = deadlines(self.timeout, self.execution_timeout)
-        self.defer(
-            trigger=CodeOceanDataAssetSearchTrigger(
-                conn_id=self.codeocean_conn_id,
-                search=self.search().to_json(),
-                min_count=self.min_count,
-                poll_interval=self.poke_interval,
-                end_time=end_time,
-                execution_deadline=execution_deadline,
-            ),
-            method_name="execute_complete",
-            timeout=None,
+        return CodeOceanDataAssetSearchTrigger(
+            conn_id=self.codeocean_conn_id,
+            search=self.search().to_json(),
+            min_count=self.min_count,
+            poll_interval=self.poke_interval,
+            end_time=end_time,
+            execution_deadline=execution_deadline,
         )
 
     def poke(self, context: Context) -> Any:

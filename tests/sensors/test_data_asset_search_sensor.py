@@ -93,7 +93,8 @@ def test_deferred_timeout_fails_the_sensor(codeocean_emulator: Any) -> None:
     [({"min_count": 0}, "min_count"), ({"poke_interval": 0}, "poke_interval"), ({"min_count": True}, "min_count")],
 )
 def test_bad_arguments_fail_at_parse_time(kwargs: dict[str, Any], match: str) -> None:
-    with pytest.raises(CodeOceanConfigError, match=match):
+    # CodeOceanConfigError is a ValueError; the shared sensor base raises ValueError for poke_interval.
+    with pytest.raises(ValueError, match=match):
         CodeOceanDataAssetSearchSensor(task_id="find", **kwargs)
 
 
