@@ -59,12 +59,8 @@ class CodeOceanDataAssetSearchSensor(CodeOceanWaitSensor):
         super().__init__(poke_interval=poke_interval, **kwargs)
         if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
             raise CodeOceanConfigError(f"min_count must be a whole number of at least 1, got {min_count!r}")
-        self.query = query
-        self.tags = tags
-        self.type = type
-        self.custom_metadata = custom_metadata
-        self.created_after = created_after
-        self.min_count = min_count
+        self.query, self.tags, self.type = query, tags, type
+        self.custom_metadata, self.created_after, self.min_count = custom_metadata, created_after, min_count
 
     def search(self) -> AssetSearch:
         """The search from the rendered arguments."""

@@ -31,8 +31,8 @@ class CodeOceanDataAssetSearchTrigger(BaseTrigger):  # type: ignore[misc]  # Air
 
     :param conn_id: the Code Ocean connection id.
     :param search: the search, as :meth:`AssetSearch.to_json` writes it.
-    :param min_count: how many ready matches are enough.
     :param poll_interval: seconds between searches.
+    :param min_count: how many ready matches are enough.
     :param end_time: epoch seconds after which a ``timeout`` event with ``deadline="wait"`` fires.
     :param execution_deadline: epoch seconds after which one with ``deadline="execution"`` fires.
     :param transient_grace: seconds transient API errors are tolerated.
@@ -42,49 +42,42 @@ class CodeOceanDataAssetSearchTrigger(BaseTrigger):  # type: ignore[misc]  # Air
         self,
         conn_id: str,
         search: dict[str, Any],
-        min_count: int = 1,
         poll_interval: float = 30.0,
+        min_count: int = 1,
         end_time: float | None = None,
         execution_deadline: float | None = None,
         transient_grace: float = DEFAULT_TRANSIENT_GRACE,
     ) -> None:
         super().__init__()
-        self.conn_id = conn_id
-        self.search = dict(search)
-        self.min_count = int(min_count)
-        self.poll_interval = float(poll_interval)
-        self.end_time = end_time
-        self.execution_deadline = execution_deadline
-        self.transient_grace = float(transient_grace)
+        #: The kwargs as serialized: JSON primitives only.
+        self.kwargs: dict[str, Any] = {
+            "conn_id": conn_id,
+            "search": dict(search),
+            "min_count": int(min_count),
+            "poll_interval": float(poll_interval),
+            "end_time": end_time,
+            "execution_deadline": execution_deadline,
+            "transient_grace": float(transient_grace),
+        }
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "conn_id": self.conn_id,
-                "search": self.search,
-                "min_count": self.min_count,
-                "poll_interval": self.poll_interval,
-                "end_time": self.end_time,
-                "execution_deadline": self.execution_deadline,
-                "transient_grace": self.transient_grace,
-            },
-        )
+        return f"{type(self).__module__}.{type(self).__qualname__}", dict(self.kwargs)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
 
-        spec = AssetSearch.from_json(self.search)
+        kw = self.kwargs
+        spec = AssetSearch.from_json(kw["search"])
         policy = PollPolicy(
-            self.poll_interval,
-            end_time=self.end_time,
-            execution_deadline=self.execution_deadline,
-            transient_grace=self.transient_grace,
+            kw["poll_interval"],
+            end_time=kw["end_time"],
+            execution_deadline=kw["execution_deadline"],
+            transient_grace=kw["transient_grace"],
         )
-        hook = CodeOceanHook(self.conn_id)
+        hook = CodeOceanHook(kw["conn_id"])
         while True:
             try:
-                found = settled(await spec.afind(hook), self.min_count)
+                found = settled(await spec.afind(hook), kw["min_count"])
             except CodeOceanError as exc:
                 if not policy.tolerates(exc, time.time()):
                     yield TriggerEvent({"status": "error", "message": str(exc), **error_details(exc)})
