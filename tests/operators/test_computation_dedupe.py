@@ -56,7 +56,8 @@ def test_ambiguous_submit_failure_finds_the_run_instead_of_starting_another(emul
     assert result["end_status"] == "succeeded"
     (run,) = emulator.computations(ECHO)
     assert run["id"] == result["id"]
-    assert run["name"].endswith(f"[{run_marker('computation_tests', 'manual__1', 'run', -1)}]")
+    # The lineage of a first try with no retries: max_tries 0 - retries 0 + 1.
+    assert run["name"].endswith(f"[{run_marker('computation_tests', 'manual__1', 'run', -1)}/1]")
 
 
 def test_submit_that_failed_before_reaching_the_server_is_sent_again_once(emulator: Any) -> None:
@@ -241,7 +242,7 @@ def test_mapped_task_instances_never_take_each_others_runs(emulator: Any) -> Non
     result = make_operator(capsule_id=LONG, wait_for_completion=False).execute(make_context(map_index=1, try_number=2))
 
     assert runs[result["name"]] == result["id"]
-    assert result["name"].endswith(f"[{run_marker('computation_tests', 'manual__1', 'run', 1)}]")
+    assert result["name"].endswith(f"[{run_marker('computation_tests', 'manual__1', 'run', 1)}/1]")
     assert created(emulator, LONG) == 2
 
 
@@ -250,7 +251,7 @@ def test_a_users_name_keeps_the_marker(emulator: Any) -> None:
 
     assert result["id"]
     (run,) = emulator.computations(SIMULATED)
-    assert run["name"] == f"nightly QC [{run_marker('computation_tests', 'manual__1', 'run', -1)}]"
+    assert run["name"] == f"nightly QC [{run_marker('computation_tests', 'manual__1', 'run', -1)}/1]"
 
 
 def _finish_on_first_poll(op: Any, emulator: Any) -> None:
