@@ -16,6 +16,7 @@ import pytest
 
 from airflow_provider_codeocean.errors import CodeOceanRunFailedError
 from airflow_provider_codeocean.operators.computation import STATE_COMPUTATION_ID, STATE_SUBMIT_STARTED, run_marker
+from tests.dagtest import run_dag
 from tests.operators.test_computation_support import (
     ECHO,
     FAILING,
@@ -212,14 +213,27 @@ def test_stored_id_finds_a_run_that_succeeded_while_the_worker_was_dead(emulator
 
 
 @pytest.mark.parametrize("with_store", [False, True])
-def test_a_cleared_task_runs_again(emulator: Any, with_store: bool) -> None:
-    first = make_context(store=FakeStateStore() if with_store else None)
-    done = make_operator(capsule_id=SIMULATED).execute(first)
+def test_a_cleared_task_runs_again(codeocean_emulator: Any, airflow_db: None, with_store: bool) -> None:
+    # A clear is Airflow's own clear_task_instances on a real task instance (it starts a new try
+    # lineage), no longer just the next try number: a retry of the same lineage adopts the finished run.
+    from tests.dags.computation_lineage import RETRIES
+    from tests.operators.test_dead_worker import clear, lineage_context
 
-    again = make_operator(capsule_id=SIMULATED).execute(next_try(first))
+    dag_run = run_dag("computation_lineage", "computation_lineage")
+    (done,) = codeocean_emulator.computations(SIMULATED)
+    cleared = clear(dag_run, "run")
+    context = lineage_context(
+        cleared.try_number + 1,
+        cleared.max_tries,
+        dag_id=dag_run.dag_id,
+        run_id=dag_run.run_id,
+        store=FakeStateStore() if with_store else None,
+    )
+
+    again = make_operator(capsule_id=SIMULATED, retries=RETRIES).execute(context)
 
     assert again["id"] != done["id"]
-    assert created(emulator, SIMULATED) == 2
+    assert created(codeocean_emulator, SIMULATED) == 2
 
 
 def test_retry_after_a_failed_run_starts_a_new_one(emulator: Any) -> None:
