@@ -120,6 +120,7 @@ def test_a_real_clear_runs_again_and_its_retries_adopt_the_cleared_lineages_run(
     assert str(done.state) == "success"
     assert (done.try_number, done.max_tries) == (1, RETRIES)  # first lineage: first try 1
     (first,) = codeocean_emulator.computations(SIMULATED)
+    assert first["name"].endswith("/1]")  # the real task instance's max_tries - retries + 1
     where = {"dag_id": dag_run.dag_id, "run_id": dag_run.run_id}
 
     # A retry of the first lineage (a worker that died after the run finished) adopts its run.
@@ -136,6 +137,7 @@ def test_a_real_clear_runs_again_and_its_retries_adopt_the_cleared_lineages_run(
     die_while_waiting(tmp_path, SIMULATED, try_number=next_try, max_tries=cleared.max_tries, **where)
     assert codeocean_emulator.counts(SIMULATED)["computations_created"] == 2
     second = max(codeocean_emulator.computations(SIMULATED), key=lambda c: c["created"])
+    assert second["name"].endswith(f"/{next_try}]")
     codeocean_emulator.wait_for_computation(second["id"])
 
     # Its retry adopts the cleared lineage's run, not the first lineage's, and starts nothing.
