@@ -31,7 +31,9 @@ async def only_event(trigger: CodeOceanComputationTrigger) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("field", "deadline"), [("end_time", "wait"), ("execution_deadline", "execution")])
-async def test_deadline_fires_while_the_server_drips(monkeypatch: pytest.MonkeyPatch, field: str, deadline: str) -> None:
+async def test_deadline_fires_while_the_server_drips(
+    monkeypatch: pytest.MonkeyPatch, field: str, deadline: str
+) -> None:
     with RawServer(default="drip") as server:
         set_connection(monkeypatch, server.url, request_timeout=1, connect_timeout=1, retry_limit=0)
         trigger = CodeOceanComputationTrigger(
