@@ -26,3 +26,12 @@ def write_example(dest: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(body)
     return dest
+
+
+def python_block(doc: str, containing: str) -> str:
+    """The first ```python block of ``docs/<doc>`` that contains ``containing``."""
+    text = (DOC.parent / doc).read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```$", text, re.MULTILINE | re.DOTALL)
+    found = [b for b in blocks if containing in b]
+    assert found, f"no python block with {containing!r} in docs/{doc}"
+    return found[0]

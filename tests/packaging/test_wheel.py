@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dag_testing.doc_example import write_example
+from tests.dag_testing.doc_example import python_block, write_example
 
 pytestmark = pytest.mark.packaging
 
@@ -131,3 +131,11 @@ def test_the_installed_wheel_runs_a_users_dag_test(venv: Path, tmp_path: Path) -
     project = write_example(tmp_path / "my_project")
     output = _run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=project)
     assert "2 passed" in output, output[-3000:]
+
+
+def test_the_emulator_pages_example_runs_from_the_wheel(venv: Path, tmp_path: Path) -> None:
+    """docs/emulator.md's context-manager example, as written, with the built-in capsules."""
+    script = tmp_path / "example.py"
+    script.write_text(python_block("emulator.md", "with CodeOceanEmulator("))
+    output = _run([str(venv / "bin" / "python"), str(script)], cwd=tmp_path)
+    assert "arguments: --message hi" in output, output
