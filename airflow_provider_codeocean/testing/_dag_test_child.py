@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 
@@ -56,14 +57,16 @@ def _xcoms(dag_id: str, run_id: str) -> list[dict[str, Any]]:
     entries = []
     session = Session()
     try:
-        rows = session.query(model).filter(model.dag_id == dag_id, model.run_id == run_id).all()
-        for row in rows:
+        # Columns, not ORM objects: Airflow 2's XCom rewrites ``value`` for display when an object loads.
+        columns = (model.task_id, model.map_index, model.key, model.value)
+        rows = session.query(*columns).filter(model.dag_id == dag_id, model.run_id == run_id).all()
+        for task_id, map_index, key, stored in rows:
             try:
-                value = model.deserialize_value(row)
+                value = model.deserialize_value(SimpleNamespace(value=stored))
                 json.dumps(value)
             except Exception:
-                value = repr(row.value)
-            entries.append({"task_id": row.task_id, "map_index": row.map_index, "key": row.key, "value": value})
+                value = repr(stored)
+            entries.append({"task_id": task_id, "map_index": map_index, "key": key, "value": value})
     finally:
         session.close()
     return entries
