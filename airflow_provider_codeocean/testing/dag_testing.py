@@ -19,6 +19,7 @@ The emulator stays in the test's own process, so the test can look at what the D
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -169,6 +170,7 @@ def _template_db(python: str, airflow_major: int, timeout: float) -> Path:
         if cached is not None and cached.exists():
             return cached
         home = Path(tempfile.mkdtemp(prefix="codeocean-airflow-db-"))
+        atexit.register(shutil.rmtree, home, True)
         env = airflow_environment(home, home / "dags", airflow_major=airflow_major)
         (home / "dags").mkdir()
         proc = subprocess.run(
