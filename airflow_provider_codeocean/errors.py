@@ -168,8 +168,8 @@ _STATUS_ERRORS: dict[int, type[CodeOceanApiError]] = {
 }
 
 _HINTS: dict[int, str] = {
-    401: "check the API token in the connection's password field; tokens start with 'cop_' and are "
-    "shown only once when created under Account > Access Tokens",
+    401: "check the API Token field of the Code Ocean connection (its password); tokens start with 'cop_' "
+    "and are shown only once when created under Account > Access Tokens",
     403: "the token needs the scope for this resource: Capsule (Read/Write) for capsules, pipelines and "
     "computations, Data Asset (Read/Write) for data assets; a run that mounts data assets also needs "
     "Data Asset Read",

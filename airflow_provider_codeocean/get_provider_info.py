@@ -8,39 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_codeocean import __version__
-
-_CONN_FIELDS = {
-    "request_timeout": {
-        "label": "Request timeout (s)",
-        "description": "Read timeout of each API request, in seconds (default 60).",
-        "schema": {"type": ["number", "null"], "default": 60},
-    },
-    "connect_timeout": {
-        "label": "Connect timeout (s)",
-        "description": "Timeout to open a connection, in seconds (default 10).",
-        "schema": {"type": ["number", "null"], "default": 10},
-    },
-    "retry_limit": {
-        "label": "Retry limit",
-        "description": "Retries of a failed idempotent request (429, 5xx, lost connection); default 5.",
-        "schema": {"type": ["integer", "null"], "default": 5},
-    },
-    "verify_ssl": {
-        "label": "Verify TLS certificates",
-        "description": "Turn off only for a test deployment with a self-signed certificate.",
-        "schema": {"type": ["boolean", "null"], "default": True},
-    },
-    "agent_id": {
-        "label": "Agent id",
-        "description": "Sent as the Agent-Id header; Code Ocean shows it as the caller in its UI.",
-        "schema": {"type": ["string", "null"]},
-    },
-    "min_server_version": {
-        "label": "Minimum server version",
-        "description": "Sent as Min-Server-Version; the server answers 400 if it is older. Off by default.",
-        "schema": {"type": ["string", "null"]},
-    },
-}
+from airflow_provider_codeocean.connection_fields import conn_fields
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -68,7 +36,9 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_codeocean.operators.computation",
                     "airflow_provider_codeocean.operators.data_asset",
+                    "airflow_provider_codeocean.operators.data_asset_update",
                     "airflow_provider_codeocean.operators.results",
+                    "airflow_provider_codeocean.operators.search",
                 ],
             }
         ],
@@ -100,7 +70,7 @@ def get_provider_info() -> dict[str, Any]:
                     "relabeling": {"host": "Domain", "password": "API Token"},
                     "placeholders": {"host": "https://acme.codeocean.com", "password": "cop_..."},
                 },
-                "conn-fields": _CONN_FIELDS,
+                "conn-fields": conn_fields(),
             }
         ],
         "extra-links": [

@@ -116,6 +116,16 @@ def test_defaults() -> None:
     assert value.verify is True and value.agent_id is None and value.min_server_version is None
 
 
+@pytest.mark.parametrize(
+    ("written", "verify"),
+    [("y", True), ("on", True), ("true", True), ("1", True), ("n", False), ("off", False), ("0", False), ("", False)],
+)
+def test_booleans_accept_what_airflows_forms_write(written: str, verify: bool) -> None:
+    # The 2.11 form stores a ticked "Verify TLS certificates" box as "y"; its Test button used to fail.
+    assert settings(verify_ssl=written).verify is verify
+    assert settings(allow_insecure_http=written, verify_ssl=True).verify is True
+
+
 def test_extras_are_parsed_from_strings() -> None:
     value = settings(
         request_timeout="12.5",
@@ -294,7 +304,7 @@ def test_connection_ok(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, 
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        (401, "Code Ocean rejected the API token (401): check the token in the password field"),
+        (401, "Code Ocean rejected the API token (401): check the connection's API Token field"),
         (403, "lacks the Capsule Read scope (403)"),
         (404, "is the domain a Code Ocean deployment?"),
     ],

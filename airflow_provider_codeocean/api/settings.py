@@ -19,8 +19,9 @@ DEFAULT_RETRY_MAX_WAIT = 60.0
 DEFAULT_COMPUTATION_URL = "{base_url}/computations/{id}"
 DEFAULT_DATA_ASSET_URL = "{base_url}/data-assets/{id}"
 
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
+# What Airflow's forms write besides JSON booleans: the 2.11 form stores a ticked box as "y".
+_TRUE = {"true", "t", "1", "yes", "y", "on"}
+_FALSE = {"false", "f", "0", "no", "n", "off", ""}
 
 
 def _is_loopback(host: str) -> bool:
@@ -43,7 +44,9 @@ def _as_bool(extra: Mapping[str, Any], key: str, default: bool) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise CodeOceanConfigError(f"connection extra {key!r} must be true or false, got {value!r}")
+    raise CodeOceanConfigError(
+        f"connection extra {key!r} must be true or false, got {value!r} (y/n, on/off and 1/0 work too)"
+    )
 
 
 def _as_number(extra: Mapping[str, Any], key: str, default: float, minimum: float) -> float:

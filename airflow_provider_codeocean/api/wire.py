@@ -120,6 +120,13 @@ def build_error(
     endpoint: Endpoint[Any], status_code: int, headers: Mapping[str, str], body: bytes
 ) -> CodeOceanApiError:
     message, data = error_message(body, status_code)
+    hint = None
+    if status_code == 405 or (status_code == 404 and not isinstance(data, Mapping)):
+        # Code Ocean answers its API paths with JSON; a bare 404 page or a 405 comes from something else.
+        hint = (
+            "the answer does not look like Code Ocean's API: check the connection's Domain field "
+            "(your deployment's address, such as https://acme.codeocean.com)"
+        )
     return error_for_status(
         status_code,
         message,
@@ -127,6 +134,7 @@ def build_error(
         path=f"/api/v1/{endpoint.path}",
         data=data,
         retry_after=retry_after_seconds(headers.get("Retry-After") or headers.get("retry-after")),
+        hint=hint,
     )
 
 

@@ -8,6 +8,7 @@ import importlib
 from typing import Any
 
 from airflow_provider_codeocean.api.settings import ClientSettings
+from airflow_provider_codeocean.connection_fields import EXTRA_FIELDS
 
 CONNECTION_UI = {
     "hidden_fields": ["login", "schema", "port"],
@@ -28,13 +29,13 @@ def connection_form_widgets() -> dict[str, Any]:
         from wtforms import BooleanField, StringField
     except ImportError:
         return {}
-    return {
-        "request_timeout": StringField(lazy_gettext("Request timeout (s)"), widget=BS3TextFieldWidget()),
-        "retry_limit": StringField(lazy_gettext("Retry limit"), widget=BS3TextFieldWidget()),
-        "verify_ssl": BooleanField(lazy_gettext("Verify TLS certificates"), default=True),
-        "agent_id": StringField(lazy_gettext("Agent id"), widget=BS3TextFieldWidget()),
-        "min_server_version": StringField(lazy_gettext("Minimum server version"), widget=BS3TextFieldWidget()),
-    }
+    widgets: dict[str, Any] = {}
+    for key, label, kind, default, help_text in EXTRA_FIELDS:
+        if kind == "boolean":
+            widgets[key] = BooleanField(lazy_gettext(label), default=default, description=help_text)
+        else:
+            widgets[key] = StringField(lazy_gettext(label), widget=BS3TextFieldWidget(), description=help_text)
+    return widgets
 
 
 def settings_from(conn: Any, extra: Any, conn_id: str, overrides: dict[str, Any]) -> ClientSettings:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.providers.common.compat.sdk import BaseHook
 
+from airflow_provider_codeocean._common.polling import DEFAULT_TRANSIENT_GRACE, PollPolicy, wait_sync
 from airflow_provider_codeocean.api import endpoints
 from airflow_provider_codeocean.errors import (
     CodeOceanAuthenticationError,
@@ -185,7 +186,7 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
         except CodeOceanConfigError as exc:
             return False, str(exc)
         except CodeOceanAuthenticationError:
-            return False, "Code Ocean rejected the API token (401): check the token in the password field"
+            return False, "Code Ocean rejected the API token (401): check the connection's API Token field"
         except CodeOceanPermissionError:
             return False, "The token works but lacks the Capsule Read scope (403): give the token that scope"
         except CodeOceanNotFoundError:
@@ -281,9 +282,19 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
         poll_interval: float = 30.0,
         timeout: float | None = None,
         on_poll: Callable[[Computation], None] | None = None,
+        transient_grace: float = DEFAULT_TRANSIENT_GRACE,
     ) -> Computation:
-        """Poll until the run finishes (any outcome) and return it; TimeoutError past ``timeout``."""
-        return _poll(lambda: self.get_computation(computation_id), poll_interval, timeout, on_poll)
+        """Poll until the run finishes (any outcome) and return it; TimeoutError past ``timeout``.
+
+        Transient API errors are tolerated for ``transient_grace`` seconds in a row; permanent ones end
+        the wait (see "What tolerates what" in ``docs/deferrable.md``).
+        """
+        return _poll(
+            lambda: self.get_computation(computation_id),
+            f"computation {computation_id}",
+            PollPolicy.starting(time.monotonic(), poll_interval, timeout, transient_grace),
+            on_poll,
+        )
 
     # Data assets
 
@@ -347,9 +358,19 @@ class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-foll
         poll_interval: float = 10.0,
         timeout: float | None = None,
         on_poll: Callable[[DataAsset], None] | None = None,
+        transient_grace: float = DEFAULT_TRANSIENT_GRACE,
     ) -> DataAsset:
-        """Poll until the asset is ready or failed and return it; TimeoutError past ``timeout``."""
-        return _poll(lambda: self.get_data_asset(data_asset_id), poll_interval, timeout, on_poll)
+        """Poll until the asset is ready or failed and return it; TimeoutError past ``timeout``.
+
+        Transient API errors are tolerated for ``transient_grace`` seconds in a row, as in
+        :meth:`wait_for_computation`.
+        """
+        return _poll(
+            lambda: self.get_data_asset(data_asset_id),
+            f"data asset {data_asset_id}",
+            PollPolicy.starting(time.monotonic(), poll_interval, timeout, transient_grace),
+            on_poll,
+        )
 
     def get_custom_metadata(self) -> CustomMetadataSchema:
         return self.call(endpoints.get_custom_metadata())
@@ -387,16 +408,7 @@ def _kind(pipeline: bool) -> endpoints.Kind:
 P = TypeVar("P", Computation, DataAsset)
 
 
-def _poll(get: Callable[[], P], poll_interval: float, timeout: float | None, on_poll: Callable[[P], None] | None) -> P:
-    if poll_interval <= 0:
-        raise CodeOceanConfigError(f"poll_interval must be more than 0 seconds, got {poll_interval}")
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        item = get()
-        if on_poll is not None:
-            on_poll(item)
-        if item.is_terminal:
-            return item
-        if deadline is not None and time.monotonic() >= deadline:
-            raise TimeoutError(f"{item.describe()} did not finish within {timeout} seconds")
-        time.sleep(poll_interval if deadline is None else max(0.0, min(poll_interval, deadline - time.monotonic())))
+def _poll(get: Callable[[], P], what: str, policy: PollPolicy, on_poll: Callable[[P], None] | None) -> P:
+    if policy.interval <= 0:
+        raise CodeOceanConfigError(f"poll_interval must be more than 0 seconds, got {policy.interval}")
+    return wait_sync(get, policy, what, on_poll)

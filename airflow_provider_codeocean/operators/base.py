@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
+from airflow_provider_codeocean._common.deferral import reraise
 from airflow_provider_codeocean.errors import CodeOceanError
-from airflow_provider_codeocean.operators._deferral import reraise
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from airflow.providers.common.compat.sdk import conf
 
+from airflow_provider_codeocean._common.deferral import COMPUTATION_EVENTS, deadlines, resume
+from airflow_provider_codeocean._common.identity import MAX_NAME_LENGTH, TaskIdentity, TaskStore, run_marker
+from airflow_provider_codeocean._common.inputs import wait_seconds
+from airflow_provider_codeocean._common.outcome import failed_run_message, with_output_tail
+from airflow_provider_codeocean._common.xcom import push_computation_link
 from airflow_provider_codeocean.errors import (
     CodeOceanError,
     CodeOceanNotFoundError,
@@ -20,57 +24,28 @@ from airflow_provider_codeocean.errors import (
     CodeOceanTransportError,
     CodeOceanWaitTimeoutError,
 )
-from airflow_provider_codeocean.links import (
-    COMPUTATION_ID_KEY,
-    COMPUTATION_URL_KEY,
-    CodeOceanComputationLink,
-)
-from airflow_provider_codeocean.operators._deferral import (
-    TaskStore,
-    deadlines,
-    error_from_event,
-    optional_seconds,
-    positive_seconds,
-    reraise,
-    validate_event,
-)
+from airflow_provider_codeocean.links import CodeOceanComputationLink
 from airflow_provider_codeocean.operators.base import CodeOceanBaseOperator
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
     from airflow_provider_codeocean.models import Computation, RunParams
 
-#: Longest computation name the operator sets (Code Ocean shows names in narrow lists).
-MAX_NAME_LENGTH = 200
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "STATE_COMPUTATION_ID",
+    "STATE_SUBMIT_STARTED",
+    "CodeOceanRunCapsuleOperator",
+    "CodeOceanRunPipelineOperator",
+    "run_marker",
+]
+
 #: task_state_store keys (Airflow 3.3+): the run this task instance started, and "a submit is under way".
 STATE_COMPUTATION_ID = "codeocean_computation_id"
 STATE_SUBMIT_STARTED = "codeocean_submit_started"
 #: The name Code Ocean gives a run nobody named ("Run 1234567").
 _DEFAULT_RUN_NAME = re.compile(r"^Run \d+$")
-#: How many bytes and lines of a failed run's ``output`` file go into the error message.
-OUTPUT_TAIL_MAX_BYTES = 2 * 1024 * 1024
-OUTPUT_TAIL_LINES = 40
-OUTPUT_TAIL_CHARS = 4000
-OUTPUT_FILE = "output"
-
-
-def run_marker(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
-    """The deterministic tag identifying one task instance's run (the same for every try)."""
-    identity = f"{dag_id}:{run_id}:{task_id}:{map_index}"
-    return "af-" + hashlib.sha256(identity.encode()).hexdigest()[:12]
-
-
-def run_name(base: str | None, dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
-    """``"<base> [af-<hash>]"``; base defaults to ``airflow:<dag_id>:<run_id>:<task_id>:<map_index>``."""
-    suffix = f" [{run_marker(dag_id, run_id, task_id, map_index)}]"
-    text = base if base else f"airflow:{dag_id}:{run_id}:{task_id}:{map_index}"
-    text = " ".join(text.split())
-    limit = MAX_NAME_LENGTH - len(suffix)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text + suffix
 
 
 class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
@@ -184,8 +159,7 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         # Checked here so a typo fails at DAG parse time, not hours later.
-        self.poll_interval = positive_seconds(poll_interval, "poll_interval")
-        self.timeout = optional_seconds(timeout, "timeout")
+        self.poll_interval, self.timeout = wait_seconds(poll_interval, timeout)
         self.cancel_on_kill = cancel_on_kill
         self._computation_id: str | None = None
 
@@ -203,10 +177,7 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
         self._claim(computation, name, store)
         self._computation_id = computation.id
 
-        url = self.hook.computation_url(computation.id)
-        ti = context["ti"]
-        ti.xcom_push(key=COMPUTATION_ID_KEY, value=computation.id)
-        ti.xcom_push(key=COMPUTATION_URL_KEY, value=url)
+        url = push_computation_link(context, self.hook, computation.id)
         self.log.info("Code Ocean computation %s (%s): %s", computation.id, name, url)
 
         if not self.wait_for_completion:
@@ -244,22 +215,16 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger fired. Runs in a fresh process: everything comes from the event."""
         from airflow_provider_codeocean.models import Computation
-        from airflow_provider_codeocean.triggers.computation import EVENT_STATUSES
 
-        try:
-            event = validate_event(event, "computation_id", EVENT_STATUSES)
-            self._computation_id = computation_id = event["computation_id"]
-            status = event["status"]
-            if status == "timeout":
-                self._give_up(computation_id, str(event.get("deadline") or "wait"))
-            if status == "error":
-                raise error_from_event(event)
-            raw = event.get("computation")
-            if not isinstance(raw, dict):
-                raise CodeOceanError(f"the trigger's {status!r} event has no computation: {event!r}")
+        def finish(event: dict[str, Any], raw: dict[str, Any]) -> Any:
+            self._computation_id = event["computation_id"]
             return self._finish(Computation.from_json(raw), TaskStore(context))
-        except CodeOceanError as exc:
-            reraise(exc)
+
+        return resume(event, COMPUTATION_EVENTS, finish, self._timed_out)
+
+    def _timed_out(self, event: dict[str, Any]) -> NoReturn:
+        self._computation_id = event["computation_id"]
+        self._give_up(self._computation_id, str(event.get("deadline") or "wait"))
 
     def on_kill(self) -> None:
         """Stop the run when the worker task is killed (SIGTERM, execution_timeout), if ``cancel_on_kill``."""
@@ -292,7 +257,7 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
         return CodeOceanConfigError(message)
 
     def _run_name(self, context: Context) -> str:
-        return run_name(self.name or None, *_identity(context))
+        return TaskIdentity.of(context).run_name(self.name or None)
 
     def _find_previous_run(
         self, params: RunParams, name: str, context: Context, store: TaskStore
@@ -313,7 +278,7 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
         if try_number <= 1 and not isinstance(submit_started, (int, float)):
             return None
         runs = self.hook.list_computations(params.target_id, pipeline=params.is_pipeline)
-        marker = f"[{run_marker(*_identity(context))}]"
+        marker = f"[{TaskIdentity.of(context).run_marker}]"
         # By name only runs still going: a finished one may be a result the task already delivered, and
         # a cleared task must run again.
         candidates = [c for c in runs if c.name.endswith(marker) and not c.is_terminal]
@@ -359,7 +324,7 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
             try:
                 runs = self.hook.list_computations(params.target_id, pipeline=params.is_pipeline)
             except CodeOceanError as exc:
-                if not getattr(exc, "transient", False):
+                if not exc.transient:
                     raise
                 self.log.warning("Listing runs to find the new one failed: %s", exc)
                 continue
@@ -393,36 +358,20 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
             self.log.warning("Could not name computation %s %r: %s", computation.id, name, exc)
 
     def _wait(self, computation_id: str) -> Computation:
-        """Poll on the worker; transient API errors are tolerated for the trigger's grace period."""
-        from airflow_provider_codeocean.triggers.base import DEFAULT_TRANSIENT_GRACE
+        """Poll on the worker, under the one poll policy (``_common.polling``) every wait follows."""
+        last_state: list[str] = []
 
-        end_time = time.time() + self.timeout if self.timeout is not None else None
-        failing_since: float | None = None
-        last_state: str | None = None
-        while True:
-            try:
-                computation = self.hook.get_computation(computation_id)
-            except CodeOceanError as exc:
-                if not getattr(exc, "transient", False):
-                    raise
-                now = time.time()
-                failing_since = failing_since or now
-                if now - failing_since >= DEFAULT_TRANSIENT_GRACE:
-                    raise
-                self.log.warning("Checking computation %s failed, will retry: %s", computation_id, exc)
-            else:
-                failing_since = None
-                if str(computation.state) != last_state:
-                    last_state = str(computation.state)
-                    self.log.info("%s", computation.describe())
-                if computation.is_terminal:
-                    return computation
-            if end_time is not None and time.time() >= end_time:
-                self._give_up(computation_id, "wait")
-            sleep = self.poll_interval
-            if end_time is not None:
-                sleep = max(0.0, min(sleep, end_time - time.time()))
-            time.sleep(sleep)
+        def log_change(computation: Computation) -> None:
+            if [str(computation.state)] != last_state:
+                last_state[:] = [str(computation.state)]
+                self.log.info("%s", computation.describe())
+
+        try:
+            return self.hook.wait_for_computation(
+                computation_id, poll_interval=self.poll_interval, timeout=self.timeout, on_poll=log_change
+            )
+        except TimeoutError:
+            self._give_up(computation_id, "wait")
 
     def _finish(self, computation: Computation, store: TaskStore) -> Any:
         # The task is done with this run: a later try (a clear) must start a new one, not reuse it.
@@ -430,14 +379,10 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
         if computation.succeeded:
             self.log.info("%s succeeded", computation.describe())
             return computation.to_dict()
-        url = self.hook.computation_url(computation.id)
-        message = f"Code Ocean {computation.describe()} {computation.outcome}: {url}"
-        tail = tail_of_output(self.hook, computation.id, self.log)
-        if tail:
-            message += f"\nLast lines of the run's output:\n{tail}"
+        message = with_output_tail(failed_run_message(self.hook, computation), self.hook, computation.id, self.log)
         raise CodeOceanRunFailedError(message, computation=computation.to_dict())
 
-    def _give_up(self, computation_id: str, deadline: str) -> None:
+    def _give_up(self, computation_id: str, deadline: str) -> NoReturn:
         what = "execution_timeout" if deadline == "execution" else f"timeout of {self.timeout} s"
         message = f"Code Ocean computation {computation_id} did not finish within the task's {what}"
         if self.cancel_on_kill:
@@ -466,25 +411,6 @@ class CodeOceanRunPipelineOperator(CodeOceanRunCapsuleOperator):
         if "capsule_id" in kwargs:
             raise TypeError("CodeOceanRunPipelineOperator takes pipeline_id, not capsule_id")
         super().__init__(pipeline_id=pipeline_id, **kwargs)
-
-
-def tail_of_output(hook: CodeOceanHook, computation_id: str, log: Any) -> str:
-    """The end of a run's ``output`` file; empty if it cannot be had (never fails the failure path)."""
-    try:
-        data = hook.read_result_file(computation_id, OUTPUT_FILE, max_bytes=OUTPUT_TAIL_MAX_BYTES)
-    except Exception as exc:
-        log.info("No output tail for computation %s: %s", computation_id, exc)
-        return ""
-    text = data.decode("utf-8", errors="replace").rstrip()
-    tail = "\n".join(text.splitlines()[-OUTPUT_TAIL_LINES:])
-    return tail[-OUTPUT_TAIL_CHARS:]
-
-
-def _identity(context: Context) -> tuple[str, str, str, int]:
-    """(dag_id, run_id, task_id, map_index) of the running task instance: the same on every try."""
-    ti = context["ti"]
-    map_index = getattr(ti, "map_index", -1)
-    return ti.dag_id, context["run_id"], ti.task_id, map_index if isinstance(map_index, int) else -1
 
 
 def _same_request(computation: Computation, params: RunParams) -> bool:

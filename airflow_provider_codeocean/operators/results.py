@@ -10,14 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, cast
 
+from airflow_provider_codeocean._common.deferral import reraise
+from airflow_provider_codeocean._common.inputs import id_from
 from airflow_provider_codeocean.errors import (
     CodeOceanConfigError,
     CodeOceanError,
     CodeOceanRunFailedError,
 )
-from airflow_provider_codeocean.operators._deferral import reraise
 from airflow_provider_codeocean.operators.base import CodeOceanBaseOperator
-from airflow_provider_codeocean.operators.data_asset import id_from
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context

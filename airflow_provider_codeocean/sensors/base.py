@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, conf
 
+from airflow_provider_codeocean._common.deferral import EventSpec, deadlines, reraise, resume
+from airflow_provider_codeocean._common.polling import PollPolicy
 from airflow_provider_codeocean.errors import CodeOceanError
-from airflow_provider_codeocean.operators._deferral import error_from_event, reraise, validate_event
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 class CodeOceanWaitSensor(BaseSensorOperator):  # type: ignore[misc]  # Airflow is not type-followed
     """Wait for one Code Ocean item in ``poke``, ``reschedule`` or deferrable mode.
 
-    Subclasses name the item (``id_key``, ``item_key``, ``kind``) and say how to read it, how to build its
+    Subclasses name the item (``events``) and say how to read it, how to build its
     trigger, and what a finished item means (:meth:`finish` returns the XCom value or raises).
 
     :param codeocean_conn_id: the Airflow connection to Code Ocean.
@@ -29,10 +30,8 @@ class CodeOceanWaitSensor(BaseSensorOperator):  # type: ignore[misc]  # Airflow 
     :param poke_interval: seconds between checks (also the trigger's poll interval).
     """
 
-    id_key: ClassVar[str]
-    item_key: ClassVar[str]
-    kind: ClassVar[str]
-    event_statuses: ClassVar[frozenset[str]]
+    #: The trigger's events: the item's id and JSON keys, its kind, and every status it can fire.
+    events: ClassVar[EventSpec]
 
     def __init__(
         self,
@@ -47,6 +46,9 @@ class CodeOceanWaitSensor(BaseSensorOperator):  # type: ignore[misc]  # Airflow 
             raise ValueError(f"poke_interval must be more than 0 seconds, got {poke_interval!r}")
         self.codeocean_conn_id = codeocean_conn_id
         self.deferrable = deferrable
+        # Transient errors in a row are counted across pokes of one process (poke mode); in reschedule
+        # mode each poke starts afresh, and the sensor's own timeout bounds the wait.
+        self._poke_policy = PollPolicy(self.poke_interval)
 
     @cached_property
     def hook(self) -> CodeOceanHook:
@@ -68,7 +70,7 @@ class CodeOceanWaitSensor(BaseSensorOperator):  # type: ignore[misc]  # Airflow 
     def from_json(self, raw: dict[str, Any]) -> Any:
         raise NotImplementedError
 
-    def trigger(self, resource_id: str, end_time: float, execution_deadline: float | None) -> Any:
+    def trigger(self, resource_id: str, end_time: float | None, execution_deadline: float | None) -> Any:
         raise NotImplementedError
 
     def finish(self, item: Any) -> Any:
@@ -82,13 +84,9 @@ class CodeOceanWaitSensor(BaseSensorOperator):  # type: ignore[misc]  # Airflow 
         done = self.poke(context)
         if done:
             return done.xcom_value
-        now = time.time()
+        end_time, execution_deadline = deadlines(self.timeout, self.execution_timeout)
         self.defer(
-            trigger=self.trigger(
-                self.resource_id(),
-                end_time=now + self.timeout,
-                execution_deadline=now + self.execution_timeout.total_seconds() if self.execution_timeout else None,
-            ),
+            trigger=self.trigger(self.resource_id(), end_time=end_time, execution_deadline=execution_deadline),
             method_name="execute_complete",
             timeout=None,
         )
@@ -102,10 +100,11 @@ class CodeOceanWaitSensor(BaseSensorOperator):  # type: ignore[misc]  # Airflow 
             try:
                 item = self.get(resource_id)
             except CodeOceanError as exc:
-                if not getattr(exc, "transient", False):
+                if not self._poke_policy.tolerates(exc, time.monotonic()):
                     raise
-                self.log.warning("Checking %s %s failed, will check again: %s", self.kind, resource_id, exc)
+                self.log.warning("Checking %s %s failed, will check again: %s", self.events.kind, resource_id, exc)
                 return PokeReturnValue(is_done=False)
+            self._poke_policy.answered()
             self.log.info("%s", item.describe())
             if not item.is_terminal:
                 return PokeReturnValue(is_done=False)
@@ -115,21 +114,14 @@ class CodeOceanWaitSensor(BaseSensorOperator):  # type: ignore[misc]  # Airflow 
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger fired (in a fresh process: everything comes from the event)."""
+        return resume(event, self.events, lambda _, raw: self.finish(self.from_json(raw)), self._timed_out)
+
+    def _timed_out(self, event: dict[str, Any]) -> NoReturn:
         from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException
 
-        try:
-            event = validate_event(event, self.id_key, self.event_statuses)
-            status = event["status"]
-            if status == "timeout":
-                message = f"Code Ocean {self.kind} {event[self.id_key]} did not finish in time: {event['message']}"
-                if self.soft_fail:
-                    raise AirflowSkipException(message)
-                raise AirflowSensorTimeout(message)
-            if status == "error":
-                raise error_from_event(event)
-            raw = event.get(self.item_key)
-            if not isinstance(raw, dict):
-                raise CodeOceanError(f"the trigger's {status!r} event has no {self.kind}: {event!r}")
-            return self.finish(self.from_json(raw))
-        except CodeOceanError as exc:
-            reraise(exc)
+        message = (
+            f"Code Ocean {self.events.kind} {event[self.events.id_key]} did not finish in time: {event['message']}"
+        )
+        if self.soft_fail:
+            raise AirflowSkipException(message)
+        raise AirflowSensorTimeout(message)

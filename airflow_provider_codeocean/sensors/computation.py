@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_codeocean._common.deferral import COMPUTATION_EVENTS
+from airflow_provider_codeocean._common.outcome import failed_run_message, with_output_tail
+from airflow_provider_codeocean._common.xcom import push_computation_link
 from airflow_provider_codeocean.errors import CodeOceanRunFailedError
-from airflow_provider_codeocean.links import COMPUTATION_ID_KEY, COMPUTATION_URL_KEY, CodeOceanComputationLink
+from airflow_provider_codeocean.links import CodeOceanComputationLink
 from airflow_provider_codeocean.sensors.base import CodeOceanWaitSensor
-from airflow_provider_codeocean.triggers.computation import EVENT_STATUSES
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -35,10 +37,7 @@ class CodeOceanComputationSensor(CodeOceanWaitSensor):
     template_fields: Sequence[str] = ("computation_id",)
     operator_extra_links = (CodeOceanComputationLink(),)
     ui_color = "#e3f1fb"
-    id_key = "computation_id"
-    item_key = "computation"
-    kind = "computation"
-    event_statuses = EVENT_STATUSES
+    events = COMPUTATION_EVENTS
 
     def __init__(self, *, computation_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -50,8 +49,7 @@ class CodeOceanComputationSensor(CodeOceanWaitSensor):
         return check_id(self.computation_id, "computation_id")
 
     def push_link(self, context: Context, resource_id: str) -> None:
-        context["ti"].xcom_push(key=COMPUTATION_ID_KEY, value=resource_id)
-        context["ti"].xcom_push(key=COMPUTATION_URL_KEY, value=self.hook.computation_url(resource_id))
+        push_computation_link(context, self.hook, resource_id)
 
     def get(self, resource_id: str) -> Computation:
         return self.hook.get_computation(resource_id)
@@ -62,7 +60,7 @@ class CodeOceanComputationSensor(CodeOceanWaitSensor):
         return Computation.from_json(raw)
 
     def trigger(
-        self, resource_id: str, end_time: float, execution_deadline: float | None
+        self, resource_id: str, end_time: float | None, execution_deadline: float | None
     ) -> CodeOceanComputationTrigger:
         from airflow_provider_codeocean.triggers.computation import CodeOceanComputationTrigger
 
@@ -81,14 +79,8 @@ class CodeOceanComputationSensor(CodeOceanWaitSensor):
 
         if computation.succeeded:
             return computation.to_dict()
-        from airflow_provider_codeocean.operators.computation import OUTPUT_FILE, tail_of_output
-
-        message = (
-            f"Code Ocean {computation.describe()} {computation.outcome}: {self.hook.computation_url(computation.id)}"
-        )
+        message = failed_run_message(self.hook, computation)
         if self.soft_fail:
             raise AirflowSkipException(message)
-        tail = tail_of_output(self.hook, computation.id, self.log)
-        if tail:
-            message += f"\nLast lines of the run's {OUTPUT_FILE}:\n{tail}"
+        message = with_output_tail(message, self.hook, computation.id, self.log)
         raise CodeOceanRunFailedError(message, computation=computation.to_dict())

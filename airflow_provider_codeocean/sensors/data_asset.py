@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_codeocean._common.deferral import DATA_ASSET_EVENTS
+from airflow_provider_codeocean._common.inputs import id_from
+from airflow_provider_codeocean._common.xcom import push_data_asset_link
 from airflow_provider_codeocean.errors import CodeOceanDataAssetFailedError
 from airflow_provider_codeocean.links import CodeOceanDataAssetLink
-from airflow_provider_codeocean.operators.data_asset import id_from, push_data_asset_link
 from airflow_provider_codeocean.sensors.base import CodeOceanWaitSensor
-from airflow_provider_codeocean.triggers.data_asset import EVENT_STATUSES
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -36,10 +37,7 @@ class CodeOceanDataAssetSensor(CodeOceanWaitSensor):
     template_fields: Sequence[str] = ("data_asset_id",)
     operator_extra_links = (CodeOceanDataAssetLink(),)
     ui_color = "#d7ecf7"
-    id_key = "data_asset_id"
-    item_key = "data_asset"
-    kind = "data asset"
-    event_statuses = EVENT_STATUSES
+    events = DATA_ASSET_EVENTS
 
     def __init__(self, *, data_asset_id: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -59,7 +57,9 @@ class CodeOceanDataAssetSensor(CodeOceanWaitSensor):
 
         return DataAsset.from_json(raw)
 
-    def trigger(self, resource_id: str, end_time: float, execution_deadline: float | None) -> CodeOceanDataAssetTrigger:
+    def trigger(
+        self, resource_id: str, end_time: float | None, execution_deadline: float | None
+    ) -> CodeOceanDataAssetTrigger:
         from airflow_provider_codeocean.triggers.data_asset import CodeOceanDataAssetTrigger
 
         return CodeOceanDataAssetTrigger(

@@ -15,17 +15,19 @@ from typing import Any, ClassVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_codeocean._common.polling import DEFAULT_TRANSIENT_GRACE, PollPolicy
 from airflow_provider_codeocean.errors import (
     CodeOceanConfigError,
     CodeOceanConnectionLookupError,
     CodeOceanError,
     error_details,
 )
-from airflow_provider_codeocean.triggers.poller import Group, Outcome, Subscription, subscription
+from airflow_provider_codeocean.triggers.subscription import Group, Outcome, Subscription, subscription
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TRANSIENT_GRACE = 600.0
+__all__ = ["DEFAULT_TRANSIENT_GRACE", "FINAL_LOOK_TIMEOUT", "CodeOceanPollTrigger"]
+
 #: Seconds a trigger waits for its last look at the item once a deadline passed.
 FINAL_LOOK_TIMEOUT = 30.0
 
@@ -114,9 +116,14 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
         return self.terminal_event(item) is not None
 
     async def _wait(self, wait: Subscription) -> TriggerEvent:
-        self._failing_since: float | None = None
+        self._policy = PollPolicy(
+            self.poll_interval,
+            end_time=self.end_time,
+            execution_deadline=self.execution_deadline,
+            transient_grace=self.transient_grace,
+        )
         while True:
-            outcome = await wait.next(timeout=self._until_deadline())
+            outcome = await wait.next(timeout=self._policy.until_deadline(time.time()))
             if outcome is None:
                 # A deadline passed between polls: one last look, so a run that finished meanwhile
                 # is reported as finished rather than timed out (and never cancelled).
@@ -135,37 +142,31 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
         ``last_ok`` is when a poll last answered: polls that found the item still going are not
         delivered, so it is what ends a run of transient errors.
         """
+        policy, now = self._policy, time.time()
         if outcome is None or outcome.error is None:
-            self._failing_since = None
+            policy.answered()
             if outcome is not None:
                 event = self.terminal_event(outcome.item)
                 if event is not None:
                     return self._event(item=outcome.item, **event)
-            return self._deadline_event()
+            return self._deadline_event(now)
         exc = outcome.error
-        if not getattr(exc, "transient", False):
+        if not exc.transient:
             return self._event("error", _describe(self.conn_id, exc), **error_details(exc))
-        now = time.time()
-        if self._failing_since is None or (last_ok is not None and last_ok > self._failing_since):
-            self._failing_since = now
-        if now - self._failing_since >= self.transient_grace:
+        if not policy.tolerates(exc, now, last_ok):
             return self._event(
                 "error",
-                f"Code Ocean API unavailable for {now - self._failing_since:.0f} s: {exc}",
+                f"Code Ocean API unavailable for {policy.failing_for(now):.0f} s: {exc}",
                 **error_details(exc),
             )
         log.warning("Polling %s %s failed, will retry: %s", self.id_key, self.resource_id, exc)
-        return self._deadline_event()
+        return self._deadline_event(now)
 
-    def _until_deadline(self) -> float | None:
-        deadlines = [d for d in (self.execution_deadline, self.end_time) if d is not None]
-        return None if not deadlines else max(0.0, min(deadlines) - time.time())
-
-    def _deadline_event(self) -> TriggerEvent | None:
-        now = time.time()
-        if self.execution_deadline is not None and now >= self.execution_deadline:
+    def _deadline_event(self, now: float) -> TriggerEvent | None:
+        deadline = self._policy.deadline_passed(now)
+        if deadline == "execution":
             return self._event("timeout", "the task's execution_timeout passed", deadline="execution")
-        if self.end_time is not None and now >= self.end_time:
+        if deadline == "wait":
             return self._event("timeout", "the wait timeout passed", deadline="wait")
         return None
 

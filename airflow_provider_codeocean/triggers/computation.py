@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from airflow_provider_codeocean._common.deferral import COMPUTATION_EVENTS
+from airflow_provider_codeocean._common.polling import DEFAULT_TRANSIENT_GRACE
 from airflow_provider_codeocean.errors import CodeOceanNotFoundError
-from airflow_provider_codeocean.triggers.base import DEFAULT_TRANSIENT_GRACE, CodeOceanPollTrigger
-from airflow_provider_codeocean.triggers.poller import COMPUTATION, Group
+from airflow_provider_codeocean.triggers.base import CodeOceanPollTrigger
+from airflow_provider_codeocean.triggers.poller import COMPUTATION
+from airflow_provider_codeocean.triggers.subscription import Group
 
 log = logging.getLogger(__name__)
 
 #: Every status the trigger can fire; ``execute_complete`` rejects anything else.
-EVENT_STATUSES = frozenset({"success", "failed", "stopped", "timeout", "error"})
+EVENT_STATUSES = COMPUTATION_EVENTS.statuses
 
 
 class CodeOceanComputationTrigger(CodeOceanPollTrigger):
@@ -48,8 +51,8 @@ class CodeOceanComputationTrigger(CodeOceanPollTrigger):
         by ``[triggerer] on_kill_timeout`` (30 s by default). Airflow before 3.3 never calls it.
     """
 
-    id_key = "computation_id"
-    item_key = "computation"
+    id_key = COMPUTATION_EVENTS.id_key
+    item_key = COMPUTATION_EVENTS.item_key
     kind = COMPUTATION
 
     def __init__(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_codeocean.triggers.base import DEFAULT_TRANSIENT_GRACE, CodeOceanPollTrigger
+from airflow_provider_codeocean._common.deferral import DATA_ASSET_EVENTS
+from airflow_provider_codeocean._common.polling import DEFAULT_TRANSIENT_GRACE
+from airflow_provider_codeocean.triggers.base import CodeOceanPollTrigger
 from airflow_provider_codeocean.triggers.poller import DATA_ASSET
 
 #: Every status the trigger can fire; ``execute_complete`` rejects anything else.
-EVENT_STATUSES = frozenset({"success", "failed", "timeout", "error"})
+EVENT_STATUSES = DATA_ASSET_EVENTS.statuses
 
 
 class CodeOceanDataAssetTrigger(CodeOceanPollTrigger):
@@ -35,8 +37,8 @@ class CodeOceanDataAssetTrigger(CodeOceanPollTrigger):
     :param transient_grace: how many seconds transient API errors are tolerated before an ``error``.
     """
 
-    id_key = "data_asset_id"
-    item_key = "data_asset"
+    id_key = DATA_ASSET_EVENTS.id_key
+    item_key = DATA_ASSET_EVENTS.item_key
     kind = DATA_ASSET
 
     def __init__(

@@ -21,8 +21,10 @@ the HTTP calls:
   that polls due together share one wake-up of the loop: never more often than the interval, and
   later only by the tick and by what the machine is behind.
 
-The poller holds no state beyond its subscribers: when the last one leaves, its scheduler and polls
-are cancelled and its HTTP session released.
+How a trigger registers (:func:`subscription`) and what it holds (:class:`Subscription`,
+:class:`Outcome`) is in :mod:`.subscription`; this module is the schedule and the HTTP calls. The poller
+holds no state beyond its subscribers: when the last one leaves, its scheduler and polls are cancelled
+and its HTTP session released.
 """
 
 from __future__ import annotations
@@ -33,12 +35,9 @@ import itertools
 import logging
 import math
 import random
-import time
-import weakref
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_codeocean.errors import (
     CodeOceanApiError,
@@ -47,12 +46,36 @@ from airflow_provider_codeocean.errors import (
     CodeOceanConnectionLookupError,
     CodeOceanError,
 )
+from airflow_provider_codeocean.triggers.subscription import (
+    Group,
+    Outcome,
+    Subscription,
+    Watch,
+    _forget,
+    _resolve,
+    active_pollers,
+    poller_for,
+    subscription,
+)
 
 if TYPE_CHECKING:
-    from airflow_provider_codeocean.api import endpoints
     from airflow_provider_codeocean.api.async_transport import AsyncTransport, SharedSession
-    from airflow_provider_codeocean.api.endpoint import Endpoint
+    from airflow_provider_codeocean.api.wire import Endpoint
     from airflow_provider_codeocean.api.settings import ClientSettings
+
+__all__ = [
+    "COMPUTATION",
+    "DATA_ASSET",
+    "Group",
+    "Outcome",
+    "Poller",
+    "Subscription",
+    "Watch",
+    "active_pollers",
+    "list_pays_off",
+    "poller_for",
+    "subscription",
+]
 
 log = logging.getLogger(__name__)
 
@@ -82,99 +105,6 @@ def list_pays_off(waits: int, list_length: int | None) -> bool:
     if list_length is None:  # not seen yet: try it once, then decide on its length
         return True
     return LIST_BASE_COST + list_length * LIST_ITEM_COST < waits
-
-
-class Outcome(NamedTuple):
-    """What one poll found: the item, or the error that stopped the poll."""
-
-    item: Any = None
-    error: CodeOceanError | None = None
-
-
-class Group(NamedTuple):
-    """Computations of one capsule or pipeline, listable with one request."""
-
-    kind: endpoints.Kind
-    capsule_id: str
-
-
-class Subscription:
-    """One trigger's registration; :meth:`next` returns each outcome polled after the last one read."""
-
-    __slots__ = ("_matters", "_pending", "_poller", "_waiter", "_want_any", "last_ok", "watch")
-
-    def __init__(self, poller: Poller, watch: Watch, matters: Callable[[Any], bool] | None = None) -> None:
-        self._poller = poller
-        self.watch = watch
-        self._matters = matters
-        self._want_any = False
-        self._pending: Outcome | None = None
-        self._waiter: asyncio.Future[Outcome | None] | None = None
-        #: ``time.time()`` of the last poll that answered, delivered or not.
-        self.last_ok: float | None = None
-
-    def deliver(self, outcome: Outcome) -> None:
-        if outcome.error is None:
-            self.last_ok = time.time()
-            # "Still running" wakes nobody: at 10,000 waits, waking each trigger on every poll would
-            # cost more than the polls themselves.
-            if self._matters is not None and not self._want_any and not self._matters(outcome.item):
-                return
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(outcome)
-        else:
-            self._pending = outcome
-
-    def poll_now(self) -> None:
-        """Poll this item as soon as a slot is free (unless a poll of it is already under way)."""
-        self._poller.poll_now(self.watch)
-
-    async def next(self, timeout: float | None = None, *, any_outcome: bool = False) -> Outcome | None:
-        """The next outcome that matters (or any, with ``any_outcome``), or None after ``timeout`` seconds."""
-        if self._pending is not None:
-            outcome, self._pending = self._pending, None
-            return outcome
-        self._want_any = any_outcome
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[Outcome | None] = loop.create_future()
-        self._waiter = waiter
-        # A timer, not asyncio.wait_for: no extra task per wait at 10,000 waits.
-        timer = None if timeout is None else loop.call_later(max(0.0, timeout), _resolve, waiter, None)
-        try:
-            return await waiter
-        finally:
-            self._waiter = None
-            self._want_any = False
-            if timer is not None:
-                timer.cancel()
-
-
-def _resolve(future: asyncio.Future[Any], value: Any) -> None:
-    if not future.done():
-        future.set_result(value)
-
-
-@dataclass(eq=False)
-class Watch:
-    """One polled item and its subscribers."""
-
-    kind: str
-    resource_id: str
-    group: Group | None
-    interval: float
-    due: float = 0.0
-    urgent: bool = False
-    failures: int = 0
-    subscribers: list[Subscription] = field(default_factory=list)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.kind, self.resource_id)
-
-    def deliver(self, outcome: Outcome) -> None:
-        for subscriber in list(self.subscribers):
-            subscriber.deliver(outcome)
 
 
 @dataclass(eq=False)
@@ -465,7 +395,7 @@ class Poller:
 
     def _failed(self, watch: Watch, exc: CodeOceanError) -> None:
         now = self._loop.time()
-        if getattr(exc, "transient", False):
+        if exc.transient:
             self._failures_in_a_row += 1
             watch.failures += 1
             retry_after = exc.retry_after if isinstance(exc, CodeOceanApiError) else None
@@ -503,50 +433,3 @@ def _on_tick(when: float, interval: float) -> float:
 
 def _backoff(failures: int) -> float:
     return random.uniform(0.5, 1.0) * min(MAX_PAUSE, 2.0 ** max(0, failures - 1))
-
-
-# One poller per (event loop, connection id)
-
-_pollers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Poller]] = weakref.WeakKeyDictionary()
-
-
-def _forget(poller: Poller) -> None:
-    pollers = _pollers.get(poller._loop)
-    if pollers is not None and pollers.get(poller.conn_id) is poller:
-        del pollers[poller.conn_id]
-
-
-def poller_for(conn_id: str) -> Poller:
-    loop = asyncio.get_running_loop()
-    pollers = _pollers.setdefault(loop, {})
-    poller = pollers.get(conn_id)
-    if poller is None:
-        poller = pollers[conn_id] = Poller(conn_id, loop)
-    return poller
-
-
-def active_pollers() -> dict[str, Poller]:
-    """The pollers on the running loop, by connection id (for tests and benchmarks)."""
-    return dict(_pollers.get(asyncio.get_running_loop(), {}))
-
-
-@contextmanager
-def subscription(
-    conn_id: str,
-    kind: str,
-    resource_id: str,
-    interval: float,
-    group: Group | None = None,
-    matters: Callable[[Any], bool] | None = None,
-) -> Iterator[Subscription]:
-    """Register a wait with the connection's poller for the duration of the block.
-
-    ``matters(item)`` says whether a polled item is news to the waiter (a terminal state); items for
-    which it is false only update :attr:`Subscription.last_ok`. Errors are always delivered.
-    """
-    poller = poller_for(conn_id)
-    registered = poller.subscribe(kind, resource_id, interval, group, matters)
-    try:
-        yield registered
-    finally:
-        poller.unsubscribe(registered)

@@ -30,7 +30,7 @@ HTML_502 = """<!DOCTYPE html>
     ("status", "error_type", "transient", "hint"),
     [
         (400, CodeOceanBadRequestError, False, None),
-        (401, CodeOceanAuthenticationError, False, "password field"),
+        (401, CodeOceanAuthenticationError, False, "check the API Token field"),
         (403, CodeOceanPermissionError, False, "scope"),
         (404, CodeOceanNotFoundError, False, "check the id"),
         (409, CodeOceanConflictError, False, None),
@@ -66,6 +66,28 @@ def test_status_maps_to_a_typed_error(
     assert str(error).startswith(f"GET /api/v1/data_assets/d1 failed with HTTP {status}: the server's own words")
     if hint:
         assert hint in (error.hint or "") and hint in str(error)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type"),
+    [
+        (404, "<html><title>404 Not Found</title></html>", "text/html"),
+        (404, "", "text/plain"),
+        (405, '{"message": "Method Not Allowed"}', "application/json"),
+    ],
+)
+def test_an_answer_that_is_not_code_oceans_says_to_check_the_domain(
+    httpserver: HTTPServer, make_hook: Any, send: Any, status: int, body: str, content_type: str
+) -> None:
+    httpserver.expect_request("/api/v1/data_assets/d1").respond_with_data(
+        body, status=status, content_type=content_type
+    )
+
+    with pytest.raises(CodeOceanApiError) as info:
+        send(make_hook(retry_limit=0), endpoints.get_data_asset("d1"))
+
+    assert info.value.status_code == status
+    assert "check the connection's Domain field" in str(info.value)
 
 
 def test_min_server_version_400_gets_a_hint(httpserver: HTTPServer, make_hook: Any, send: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from airflow_provider_codeocean.operators.data_asset import (
     run_tag,
 )
 from airflow_provider_codeocean.triggers.data_asset import CodeOceanDataAssetTrigger
+from tests.conftest import FAST_EXTRA
 from tests.operators.test_data_asset_support import (
     ECHO,
     FAILING,
@@ -175,6 +177,19 @@ def test_a_wait_timeout_raises_and_keeps_the_asset(codeocean_emulator: Any) -> N
     with pytest.raises(CodeOceanWaitTimeoutError, match="still being created"):
         create_op(name="slow", aws_source={"bucket": "raw-data"}, timeout=0.1).execute(make_context())
     assert codeocean_emulator.count_data_assets() == 1
+
+
+def test_the_wait_on_a_worker_rides_out_transient_errors_like_every_other_wait(
+    codeocean_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = {"conn_type": "codeocean", "host": codeocean_emulator.base_url, "password": codeocean_emulator.token}
+    monkeypatch.setenv("AIRFLOW_CONN_CODEOCEAN_DEFAULT", json.dumps({**conn, "extra": FAST_EXTRA}))
+    # More 503s in a row than the transport retries: the wait itself must tolerate them (transient_grace).
+    codeocean_emulator.add_fault("503 method=GET path=/api/v1/data_assets/* times=6")
+    result = create_op(name="through an outage", aws_source={"bucket": "raw-data"}).execute(make_context())
+    assert result["state"] == "ready"
+    refused = [r for r in codeocean_emulator.requests() if r["method"] == "GET" and r["status"] == 503]
+    assert len(refused) == 6
 
 
 # Deferrable, driven by hand (dag.test() runs are in test_data_asset_dag.py)

@@ -1,0 +1,36 @@
+"""How a failed computation is reported, by the run operator and the computation sensor alike."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
+    from airflow_provider_codeocean.models import Computation
+
+#: How many bytes and lines of a failed run's ``output`` file go into the error message.
+OUTPUT_TAIL_MAX_BYTES = 2 * 1024 * 1024
+OUTPUT_TAIL_LINES = 40
+OUTPUT_TAIL_CHARS = 4000
+OUTPUT_FILE = "output"
+
+
+def failed_run_message(hook: CodeOceanHook, computation: Computation) -> str:
+    return f"Code Ocean {computation.describe()} {computation.outcome}: {hook.computation_url(computation.id)}"
+
+
+def with_output_tail(message: str, hook: CodeOceanHook, computation_id: str, log: Any) -> str:
+    tail = tail_of_output(hook, computation_id, log)
+    return f"{message}\nLast lines of the run's {OUTPUT_FILE}:\n{tail}" if tail else message
+
+
+def tail_of_output(hook: CodeOceanHook, computation_id: str, log: Any) -> str:
+    """The end of a run's ``output`` file; empty if it cannot be had (never fails the failure path)."""
+    try:
+        data = hook.read_result_file(computation_id, OUTPUT_FILE, max_bytes=OUTPUT_TAIL_MAX_BYTES)
+    except Exception as exc:
+        log.info("No output tail for computation %s: %s", computation_id, exc)
+        return ""
+    text = data.decode("utf-8", errors="replace").rstrip()
+    tail = "\n".join(text.splitlines()[-OUTPUT_TAIL_LINES:])
+    return tail[-OUTPUT_TAIL_CHARS:]
