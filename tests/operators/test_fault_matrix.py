@@ -349,3 +349,51 @@ def test_a_file_that_keeps_failing_leaves_no_partial_file_and_airflow_retries(
     assert_airflow_retries(err.value)
     assert_airflow_retries(read_err.value)
     assert [p for p in out.rglob("*") if p.is_file()] == []
+
+
+# Waiting for an asset: GET /data_assets/{id}, from the sensor (poke), the operator (worker) and the trigger
+
+WAIT_FAULTS = [f for f in BLIPS if f != "hang:5"] + ["hang:2"]
+
+
+def _draft(co: Any) -> dict[str, Any]:
+    co.app.config.asset_ready_delay = 0.3
+    return create_op(idempotent=False, wait_for_ready=False).execute(make_context())
+
+
+@pytest.mark.parametrize("fault", WAIT_FAULTS)
+def test_data_asset_sensor_rides_out_faults_beyond_the_transports_retries(co: Any, fault: str) -> None:
+    from airflow_provider_codeocean.sensors.data_asset import CodeOceanDataAssetSensor
+
+    asset = _draft(co)
+    co.add_fault(f"{fault} method=GET path={ONE_ASSET} times=3")
+
+    result = CodeOceanDataAssetSensor(task_id="sense", data_asset_id=asset["id"], poke_interval=TINY).execute(
+        make_context()
+    )
+
+    assert result["state"] == "ready"
+    # Three faulted answers: more than the transport's one retry absorbs on its own.
+    assert sum(f is not None for f in faults_of(co, "GET", f"{ASSETS}/{asset['id']}")) == 3
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["worker", "trigger"])
+@pytest.mark.parametrize("fault", WAIT_FAULTS)
+def test_create_waits_through_faults_beyond_the_transports_retries(co: Any, fault: str, deferrable: bool) -> None:
+    from airflow.providers.common.compat.sdk import TaskDeferred
+
+    from tests.operators.test_data_asset_support import run_trigger
+
+    co.app.config.asset_ready_delay = 0.3
+    co.add_fault(f"{fault} method=GET path={ONE_ASSET} times=3")
+    op = create_op(idempotent=False, deferrable=deferrable)
+
+    if deferrable:
+        with pytest.raises(TaskDeferred) as deferred:
+            op.execute(make_context())
+        result = op.execute_complete(make_context(), run_trigger(deferred.value.trigger))
+    else:
+        result = op.execute(make_context())
+
+    assert result["state"] == "ready"
+    assert co.count_data_assets() == 1
