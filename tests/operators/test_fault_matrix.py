@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,6 @@ from airflow_provider_codeocean.operators.data_asset import (
     CodeOceanUpdateDataAssetOperator,
 )
 from airflow_provider_codeocean.operators.results import CodeOceanDownloadResultsOperator, CodeOceanReadResultOperator
-from tests.conftest import FAST_EXTRA
 from tests.operators.test_data_asset_support import ECHO, TINY, make_context, posts_to, run_capsule
 
 ASSETS = "/api/v1/data_assets"
@@ -44,16 +44,12 @@ REQUEST_TIMEOUT = 0.5
 
 
 @pytest.fixture
-def co(codeocean_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The emulator, with ``codeocean_default`` using fast retries and a short request timeout."""
-    conn = {
-        "conn_type": "codeocean",
-        "host": codeocean_emulator.base_url,
-        "password": codeocean_emulator.token,
-        "extra": {**FAST_EXTRA, "request_timeout": REQUEST_TIMEOUT},
-    }
+def co(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The emulator with the suite's fast retries, plus a request timeout short enough for hangs."""
+    conn = json.loads(os.environ["AIRFLOW_CONN_CODEOCEAN_DEFAULT"])
+    conn["extra"] = {**conn["extra"], "request_timeout": REQUEST_TIMEOUT}
     monkeypatch.setenv("AIRFLOW_CONN_CODEOCEAN_DEFAULT", json.dumps(conn))
-    return codeocean_emulator
+    return emulator
 
 
 def assert_airflow_retries(exc: BaseException) -> None:
