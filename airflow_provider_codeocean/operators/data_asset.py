@@ -73,8 +73,9 @@ class CodeOceanCreateDataAssetOperator(CodeOceanBaseOperator):
 
     Creating is idempotent per task instance: the asset is tagged ``airflow-run:<hash of dag, run, task,
     map index>``; a retry, or a create request whose answer was lost (a 5xx or dropped connection after
-    the server acted), finds that asset instead of creating a second one. An asset of an earlier try that
-    ended ``failed`` is not reused.
+    the server acted), finds that asset instead of creating a second one; a create that the search proves
+    never arrived is sent again within the try (3 attempts in all). An asset of an earlier try that ended
+    ``failed`` is not reused. See docs/guarantees.md for every fault.
 
     The asset's id and URL are pushed to XCom (``codeocean_data_asset_id``/``codeocean_data_asset_url``)
     before waiting, and the asset's JSON (as Code Ocean returns it) is the task's return value.
