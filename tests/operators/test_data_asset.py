@@ -13,7 +13,6 @@ from airflow_provider_codeocean.errors import (
     CodeOceanDataAssetFailedError,
     CodeOceanError,
     CodeOceanRunFailedError,
-    CodeOceanServerError,
 )
 from airflow_provider_codeocean.links import DATA_ASSET_ID_KEY, DATA_ASSET_URL_KEY
 from airflow_provider_codeocean.models import DataAssetParams
@@ -247,14 +246,16 @@ def test_an_ambiguous_create_finds_the_asset_instead_of_creating_a_second(codeoc
     assert [r["fault"] for r in posts_to(codeocean_emulator, ASSETS)] == ["ambiguous"]
 
 
-def test_a_create_that_never_reached_the_server_fails_without_guessing(codeocean_emulator: Any) -> None:
+def test_a_create_that_never_reached_the_server_is_sent_again_within_the_try(codeocean_emulator: Any) -> None:
     codeocean_emulator.add_fault(f"503 method=POST path={ASSETS} times=1")
-    with pytest.raises(CodeOceanServerError):
-        create_op(name="x", aws_source={"bucket": "raw-data"}).execute(make_context())
-    assert codeocean_emulator.count_data_assets() == 0
-    # The retry creates it once.
-    create_op(name="x", aws_source={"bucket": "raw-data"}).execute(make_context())
+    op = create_op(name="x", aws_source={"bucket": "raw-data"})
+    op.reconcile_delays = (0.0,)
+
+    result = op.execute(make_context())
+
+    assert result["state"] == "ready"
     assert codeocean_emulator.count_data_assets() == 1
+    assert [r["fault"] for r in posts_to(codeocean_emulator, ASSETS)] == ["status", None]
 
 
 def test_a_retry_reuses_the_asset_of_an_earlier_try(codeocean_emulator: Any) -> None:
