@@ -25,8 +25,6 @@ from airflow_provider_codeocean._common.xcom import push_computation_link
 from airflow_provider_codeocean.errors import (
     CodeOceanError,
     CodeOceanNotFoundError,
-    CodeOceanServerError,
-    CodeOceanTransportError,
     CodeOceanWaitTimeoutError,
 )
 from airflow_provider_codeocean.links import CodeOceanComputationLink
@@ -332,45 +330,27 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
 
     def _submit(self, params: RunParams, store: TaskStore) -> Computation:
         """Start the run; after an ambiguous failure, find the run the failed request may have started."""
-        for attempt in range(1, self.submit_attempts + 1):
+        from airflow_provider_codeocean._common.reconcile import create_once
+
+        started = time.time()
+
+        def submit() -> Computation:
+            nonlocal started
             started = time.time()
             store.set(STATE_SUBMIT_STARTED, started)
-            try:
-                computation = self.hook.run_computation(params)
-            except (CodeOceanServerError, CodeOceanTransportError) as exc:
-                self.log.warning(
-                    "Starting the run failed ambiguously (attempt %d of %d), it may exist anyway: %s",
-                    attempt,
-                    self.submit_attempts,
-                    exc,
-                )
-                found = self._reconcile(params, started)
-                if found is not None:
-                    self.log.info("Found the run the failed request started: %s", found.describe())
-                    return found
-                if attempt == self.submit_attempts:
-                    raise
-                continue
-            self.log.info("Started %s", computation.describe())
-            return computation
-        raise AssertionError("unreachable")  # pragma: no cover
+            return self.hook.run_computation(params)
 
-    def _reconcile(self, params: RunParams, since: float) -> Computation | None:
-        for delay in self.reconcile_delays:
-            if delay:
-                time.sleep(delay)
-            try:
-                runs = self.hook.list_computations(params.target_id, pipeline=params.is_pipeline)
-            except CodeOceanError as exc:
-                if not exc.transient:
-                    raise
-                self.log.warning("Listing runs to find the new one failed: %s", exc)
-                continue
-            matches = unnamed_matches(runs, params, since - self.clock_skew)
-            if matches:
-                # The earliest match is most likely ours; a second one is someone else's identical run.
-                return min(matches, key=lambda c: c.created or 0)
-        return None
+        def find() -> Computation | None:
+            runs = self.hook.list_computations(params.target_id, pipeline=params.is_pipeline)
+            matches = unnamed_matches(runs, params, started - self.clock_skew)
+            # The earliest match is most likely ours; a second one is someone else's identical run.
+            return min(matches, key=lambda c: c.created or 0) if matches else None
+
+        computation = create_once(
+            submit, find, what="the run", log=self.log, delays=self.reconcile_delays, attempts=self.submit_attempts
+        )
+        self.log.info("Started %s", computation.describe())
+        return computation
 
     def _claim(self, computation: Computation, name: str, store: TaskStore) -> None:
         """Name the run deterministically and remember it, so later tries find it."""

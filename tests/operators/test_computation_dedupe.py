@@ -87,6 +87,22 @@ def test_submit_that_keeps_failing_gives_up_with_the_api_error(emulator: Any) ->
     assert created(emulator, SIMULATED) == 0
 
 
+def test_submit_is_not_sent_again_when_the_runs_cannot_be_listed(emulator: Any) -> None:
+    # Nothing proves the failed request started nothing: sending it again could start a second run.
+    from airflow_provider_codeocean.errors import CodeOceanServerError
+
+    emulator.add_fault("ambiguous:502 method=POST path=/api/v1/computations times=1")
+    emulator.add_fault(f"503 method=GET path=/api/v1/capsules/{SIMULATED}/computations")
+    op = make_operator(capsule_id=SIMULATED)
+    op.reconcile_delays = (0.0, 0.01)
+
+    with pytest.raises(CodeOceanServerError):
+        op.execute(make_context())
+
+    assert post_attempts(emulator) == 1
+    assert created(emulator, SIMULATED) == 1
+
+
 def test_a_foreign_run_started_meanwhile_is_not_taken(emulator: Any) -> None:
     # Someone else's identical run, already named by its owner.
     foreign = start_run(ECHO, parameters=["same"])
