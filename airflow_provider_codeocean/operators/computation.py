@@ -13,7 +13,7 @@ from airflow.providers.common.compat.sdk import conf
 
 from airflow_provider_codeocean._common.deferral import COMPUTATION_EVENTS, deadlines, resume
 from airflow_provider_codeocean._common.identity import MAX_NAME_LENGTH, TaskIdentity, TaskStore, run_marker
-from airflow_provider_codeocean._common.inputs import wait_seconds
+from airflow_provider_codeocean._common.inputs import RUN_ARGUMENTS, check_run_arguments, wait_seconds
 from airflow_provider_codeocean._common.outcome import failed_run_message, with_output_tail
 from airflow_provider_codeocean._common.xcom import push_computation_link
 from airflow_provider_codeocean.errors import (
@@ -94,6 +94,9 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
         (marked failed or success, cleared, SIGTERM), or ``timeout`` or ``execution_timeout`` passes. Code
         Ocean's only way to stop a run is ``DELETE computations/{id}``, which **also deletes the run and its
         results**. Set to False to leave the run going; a retry of the task then reattaches to it.
+    :param check_capture: the task (or its task_id) that captures this run's results as a data asset: its
+        name, mount, tags and custom metadata are rendered and checked before the run starts; values pulled
+        from XCom are not (see ``docs/computations.md``).
     """
 
     template_fields: Sequence[str] = (
@@ -143,9 +146,11 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
         poll_interval: float | timedelta = 30.0,
         timeout: float | timedelta | None = None,
         cancel_on_kill: bool = True,
+        check_capture: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.check_capture = check_capture
         self.capsule_id = capsule_id
         self.pipeline_id = pipeline_id
         self.version = version
@@ -162,11 +167,12 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
         self.poll_interval, self.timeout = wait_seconds(poll_interval, timeout)
         self.cancel_on_kill = cancel_on_kill
         self._computation_id: str | None = None
+        check_run_arguments({f: getattr(self, f) for f in RUN_ARGUMENTS})
 
     # Execution
 
     def _execute(self, context: Context) -> Any:
-        params = self._run_params()
+        params = self._run_params(context)
         name = self._run_name(context)
         store = TaskStore(context)
         computation = self._find_previous_run(params, name, context, store)
@@ -233,12 +239,14 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
 
     # Steps
 
-    def _run_params(self) -> RunParams:
+    def _run_params(self, context: Context) -> RunParams:
+        """The checked request: its arguments, then (with GETs only) the target, App Panel and capture task."""
+        from airflow_provider_codeocean._common import preflight
         from airflow_provider_codeocean.models import RunParams
 
         if self.name is not None and not isinstance(self.name, str):
             raise self._config_error(f"name must be a string, got {self.name!r}")
-        return RunParams.build(
+        params = RunParams.build(
             capsule_id=self.capsule_id,
             pipeline_id=self.pipeline_id,
             version=self.version,
@@ -249,6 +257,8 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
             named_parameters=self.named_parameters,
             processes=self.processes,
         )
+        preflight.check_before_run(self, params, context)
+        return params
 
     @staticmethod
     def _config_error(message: str) -> CodeOceanError:

@@ -267,7 +267,8 @@ class CodeOceanCreateDataAssetOperator(CodeOceanBaseOperator):
             raise CodeOceanConfigError("permissions can only be applied to a ready asset: set wait_for_ready=True")
         hook = self.hook
         if params.custom_metadata and self.validate_custom_metadata:
-            check_metadata(hook, params.custom_metadata)
+            metadata = check_metadata(hook.get_custom_metadata(), params.custom_metadata)
+            params = dataclasses.replace(params, custom_metadata=metadata)
         from airflow_provider_codeocean.models import ComputationSource
 
         if isinstance(params.source, ComputationSource):

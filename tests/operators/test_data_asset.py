@@ -325,7 +325,10 @@ def test_capture_failed_sends_the_request_anyway(codeocean_emulator: Any) -> Non
         ({"name": "x", "aws_source": {"bucket": "b", "region": "eu"}}, "unknown key"),
         ({"name": "x", "aws_source": {"bucket": "b"}, "target": {"bucket": "t"}}, "external target"),
         ({"name": "x", "aws_source": {"bucket": "b"}, "custom_metadata": {"nope": 1}}, "unknown key 'nope'"),
-        ({"name": "x", "aws_source": {"bucket": "b"}, "custom_metadata": {"sample_count": "many"}}, "must be a number"),
+        (
+            {"name": "x", "aws_source": {"bucket": "b"}, "custom_metadata": {"sample_count": "many"}},
+            "is a number field and cannot take",
+        ),
         ({"name": "x", "aws_source": {"bucket": "b"}, "custom_metadata": {"modality": "x-ray"}}, "must be one of"),
         ({"name": "x", "aws_source": {"bucket": "b"}, "custom_metadata": ["a"]}, "must be a dict"),
         ({"name": "x", "aws_source": {"bucket": "b"}, "permissions": {"users": [{"email": "a@b"}]}}, "role"),
@@ -467,7 +470,7 @@ def test_update_merges_custom_metadata_and_removes_keys(codeocean_emulator: Any)
     ("kwargs", "message"),
     [
         ({"custom_metadata": {"unknown_field": 1}}, "unknown key 'unknown_field'"),
-        ({"custom_metadata": {"sample_count": "ten"}}, "must be a number"),
+        ({"custom_metadata": {"sample_count": "ten"}}, "is a number field and cannot take 'ten'"),
         ({"name": ""}, "name must be a non-empty string"),
         ({"mount": "../up"}, "mount must be a folder name"),
         ({"tags": "one"}, "tags must be a list of strings"),
