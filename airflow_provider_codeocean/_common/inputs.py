@@ -312,3 +312,25 @@ def check_run_arguments(fields: dict[str, Any]) -> None:
         # Which of the two the rendering fills is known only then.
         literal["capsule_id"], literal["pipeline_id"] = _SOME_ID, None
     RunParams.build(**literal)
+
+
+def check_asset_arguments(fields: dict[str, Any]) -> None:
+    """The data asset operators' shape checks on their literal arguments, when the DAG is parsed."""
+    from airflow_provider_codeocean.models.params import check_id, check_mount, check_tags
+
+    literal = {k: v for k, v in fields.items() if v is not None and not is_templated(v)}
+    if "name" in literal:
+        name_from(literal["name"])
+    if literal.get("mount") not in (None, ""):
+        check_mount(literal["mount"])
+    for key in ("tags", "add_tags", "remove_tags"):
+        if key in literal:
+            check_tags(literal[key])
+    check_description(literal.get("description"))
+    if "custom_metadata" in literal:
+        metadata_from(literal["custom_metadata"])
+    for key in ("computation_id", "data_asset_id"):
+        if literal.get(key) not in (None, ""):
+            id_from(literal[key], key)
+    for item in as_list(literal.get("data_asset_ids"), "data_asset_ids"):
+        check_id(item, "data_asset_ids item")

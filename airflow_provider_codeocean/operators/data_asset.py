@@ -20,6 +20,7 @@ from airflow_provider_codeocean._common.identity import RUN_TAG_PREFIX, TaskIden
 from airflow_provider_codeocean._common.inputs import (
     as_list,
     bucket_fields,
+    check_asset_arguments,
     check_description,
     check_metadata,
     id_from,
@@ -190,6 +191,10 @@ class CodeOceanCreateDataAssetOperator(CodeOceanBaseOperator):
         self.deferrable = deferrable
         # Checked here so a typo fails at DAG parse time, not hours later.
         self.poll_interval, self.timeout = wait_seconds(poll_interval, timeout)
+        check_asset_arguments(
+            {f: getattr(self, f) for f in ("name", "mount", "tags", "description", "custom_metadata")}
+            | {"computation_id": computation_id, "data_asset_ids": data_asset_ids}
+        )
 
     # Building the request (no API calls)
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_codeocean._common.inputs import (
     as_list,
+    check_asset_arguments,
     check_description,
     check_metadata,
     id_from,
@@ -83,6 +84,8 @@ class CodeOceanUpdateDataAssetOperator(CodeOceanBaseOperator):
         self.custom_metadata = custom_metadata
         self.remove_custom_metadata = remove_custom_metadata
         self.validate_custom_metadata = validate_custom_metadata
+        fields = ("data_asset_id", "name", "description", "mount", "tags", "add_tags", "remove_tags")
+        check_asset_arguments({f: getattr(self, f) for f in (*fields, "custom_metadata")})
 
     def _execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_codeocean.models import DataAssetUpdate

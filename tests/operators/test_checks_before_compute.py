@@ -21,6 +21,14 @@ def posts(emulator: Any) -> list[dict[str, Any]]:
     return [r for r in emulator.requests() if r["method"] in ("POST", "PUT")]
 
 
+def on_march_2(dag: Any, conf: dict[str, Any]) -> Any:
+    """``dag.test()`` for logical date 2026-03-02 (``{{ ds }}``), under either Airflow's keyword."""
+    from tests.airflow_version import AIRFLOW_V_3_0_PLUS
+
+    key = "logical_date" if AIRFLOW_V_3_0_PLUS else "execution_date"
+    return dag.test(run_conf=conf, **{key: pendulum.datetime(2026, 3, 2)})
+
+
 def rendered(**kwargs: Any) -> Any:
     """An operator whose arguments arrive as rendering leaves them (not checked when it was built)."""
     op = make_operator(capsule_id="{{ params.capsule_id }}")
@@ -77,6 +85,33 @@ def test_the_emulator_gives_uuids_and_refuses_what_the_client_refuses(emulator: 
 
     assert PARAM_NAME.pattern in PARAM_NAME_RE.pattern
     assert MAX_PARAMETER_BYTES == 64 * 1024
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"name": " "}, "name must be a non-empty string"),
+        ({"mount": "data\n"}, "mount must be a folder name"),
+        ({"tags": "a,b"}, "tags must be a list of strings"),
+        ({"custom_metadata": ["acquired"]}, "custom_metadata must be a dict"),
+        ({"computation_id": ECHO[:8]}, "computation_id must be a Code Ocean id"),
+        ({"data_asset_ids": [ECHO, "x"], "computation_id": None}, "data_asset_ids item must be"),
+    ],
+)
+def test_a_literal_data_asset_mistake_fails_when_the_dag_is_parsed(kwargs: dict[str, Any], fragment: str) -> None:
+    from airflow_provider_codeocean.operators.data_asset import (
+        CodeOceanCreateDataAssetOperator,
+        CodeOceanUpdateDataAssetOperator,
+    )
+
+    fields = {"name": "n", "computation_id": ECHO, **kwargs}
+    with pytest.raises(CodeOceanConfigError, match=fragment):
+        CodeOceanCreateDataAssetOperator(task_id="capture", **fields)
+    if "computation_id" not in kwargs and "data_asset_ids" not in kwargs:
+        with pytest.raises(CodeOceanConfigError, match=fragment):
+            CodeOceanUpdateDataAssetOperator(task_id="update", data_asset_id=ECHO, **kwargs)
+    # Templated, the same argument waits for rendering.
+    CodeOceanCreateDataAssetOperator(task_id="t", name="{{ params.n }}", computation_id="{{ params.c }}")
 
 
 # Item 2: against Code Ocean, before the POST
@@ -145,7 +180,7 @@ def test_templated_custom_metadata_is_converted_to_the_schema(codeocean_emulator
     computation = run_capsule(codeocean_emulator, ECHO, ["hello"])
     dag = load_dag("checks_e2e", "metadata_from_templates")
 
-    dag_run = dag.test(logical_date=pendulum.datetime(2026, 3, 2), run_conf={"computation_id": computation["id"]})
+    dag_run = on_march_2(dag, {"computation_id": computation["id"]})
 
     assert task_states(dag_run) == {"capture": "success", "update": "success"}
     assert codeocean_emulator.count_data_assets() == 1
@@ -205,7 +240,7 @@ def test_a_value_that_cannot_be_converted_gets_one_error(emulator: Any) -> None:
 def test_check_capture_refuses_the_run_when_its_capture_would_fail(codeocean_emulator: Any, airflow_db: None) -> None:
     dag = load_dag("checks_e2e", "check_capture_first")
 
-    dag_run = dag.test(logical_date=pendulum.datetime(2026, 3, 2), run_conf={"n": "lots"})
+    dag_run = on_march_2(dag, {"n": "lots"})
 
     assert task_states(dag_run)["run"] == "failed"
     assert codeocean_emulator.counts()["computations_created"] == 0
@@ -215,7 +250,7 @@ def test_check_capture_refuses_the_run_when_its_capture_would_fail(codeocean_emu
 def test_check_capture_lets_a_good_run_through(codeocean_emulator: Any, airflow_db: None) -> None:
     dag = load_dag("checks_e2e", "check_capture_first")
 
-    dag_run = dag.test(logical_date=pendulum.datetime(2026, 3, 2), run_conf={})
+    dag_run = on_march_2(dag, {})
 
     assert task_states(dag_run) == {"run": "success", "capture": "success"}
     assert codeocean_emulator.counts()["computations_created"] == 1

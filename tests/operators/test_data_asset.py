@@ -348,8 +348,12 @@ def test_capture_failed_sends_the_request_anyway(codeocean_emulator: Any) -> Non
 def test_bad_input_is_refused_before_anything_is_created(
     codeocean_emulator: Any, kwargs: dict[str, Any], message: str
 ) -> None:
+    # As rendering leaves them: literal mistakes already fail when the DAG is parsed (test_checks_before_compute).
+    op = create_op(name="{{ params.name }}")
+    for key, value in kwargs.items():
+        setattr(op, key, value)
     with pytest.raises(CodeOceanConfigError, match=message) as err:
-        create_op(**kwargs).execute(make_context())
+        op.execute(make_context())
     # Bad input fails the task for good: Airflow does not retry it.
     assert isinstance(err.value, AirflowFailException)
     assert codeocean_emulator.count_data_assets() == 0
