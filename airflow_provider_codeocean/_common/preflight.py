@@ -9,7 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_codeocean._common.inputs import check_metadata, metadata_from, name_from
-from airflow_provider_codeocean.errors import CodeOceanConfigError, CodeOceanError, CodeOceanNotFoundError
+from airflow_provider_codeocean.errors import (
+    CodeOceanConfigError,
+    CodeOceanError,
+    CodeOceanNotFoundError,
+    CodeOceanPermissionError,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
@@ -41,14 +46,15 @@ def check_target(hook: CodeOceanHook, params: RunParams, log: Any) -> None:
             ) from None
         raise missing
     except CodeOceanError as exc:
-        if not exc.transient:
+        # A token may be allowed to run what it may not read: the POST decides then.
+        if not exc.transient and not isinstance(exc, CodeOceanPermissionError):
             raise
         log.warning("Could not read %s %s to check the run's arguments first: %s", kind, target, exc)
         return
     try:
         panel = hook.get_app_panel(target, params.version, pipeline=pipeline)
     except CodeOceanError as exc:
-        if not exc.transient and not isinstance(exc, CodeOceanNotFoundError):
+        if not exc.transient and not isinstance(exc, (CodeOceanNotFoundError, CodeOceanPermissionError)):
             raise
         log.warning("Could not read the App Panel of %s %s; parameter names are not checked: %s", kind, target, exc)
         return

@@ -166,6 +166,18 @@ def test_a_pipeline_given_as_capsule_id_is_named_a_pipeline(httpserver: Any, mon
     assert [r.method for r, _ in httpserver.log] == ["GET", "GET"]
 
 
+@pytest.mark.parametrize(
+    "fault", [f"403 method=GET path=/api/v1/capsules/{ECHO}", f"503 path=/api/v1/capsules/{ECHO}/app_panel"]
+)
+def test_a_check_that_cannot_read_does_not_block_the_run(emulator: Any, fault: str) -> None:
+    emulator.add_fault(fault)
+
+    result = make_operator(capsule_id=ECHO, named_parameters={"message": "hi"}).execute(make_context())
+
+    assert result["end_status"] == "succeeded"
+    assert emulator.counts(ECHO)["computations_created"] == 1
+
+
 def test_a_good_run_still_runs_once(emulator: Any) -> None:
     result = make_operator(capsule_id=ECHO, named_parameters={"message": "hi"}).execute(make_context())
 
