@@ -67,6 +67,18 @@ class CodeOceanPermissionError(CodeOceanApiError):
     """403: the token lacks a scope, or the caller may not act on this item."""
 
 
+class CodeOceanReleaseValidationError(CodeOceanPermissionError):
+    """403 to a release request: the capsule or pipeline does not meet the release requirements.
+
+    ``issues`` lists ``(flag, what to do)`` for each unmet requirement the server named (the SDK's
+    ``CapsuleReleaseValidationIssues`` flags); the message lists them all.
+    """
+
+    def __init__(self, *args: Any, issues: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        self.issues = list(issues or [])
+        super().__init__(*args, **kwargs)
+
+
 class CodeOceanNotFoundError(CodeOceanApiError):
     """404: no such capsule, pipeline, computation, data asset or path."""
 
@@ -128,6 +140,10 @@ class CodeOceanRunFailedError(CodeOceanError):
         super().__init__(message)
 
 
+class CodeOceanRunStartFailedError(CodeOceanRunFailedError):
+    """The run failed before its code ran (Code Ocean state ``failed``, e.g. no capacity): a new run may work."""
+
+
 class CodeOceanWaitTimeoutError(CodeOceanError, TimeoutError):
     """A task stopped waiting for a computation or data asset: its ``timeout`` or ``execution_timeout`` passed.
 
@@ -144,6 +160,14 @@ class CodeOceanDataAssetFailedError(CodeOceanError):
 
     def __init__(self, message: str, *, data_asset: dict[str, Any] | None = None) -> None:
         self.data_asset = data_asset
+        super().__init__(message)
+
+
+class CodeOceanReleaseFailedError(CodeOceanError):
+    """A release job ended ``failed`` or ``canceled``; the message carries the server's reason."""
+
+    def __init__(self, message: str, *, release_job: dict[str, Any] | None = None) -> None:
+        self.release_job = release_job
         super().__init__(message)
 
 

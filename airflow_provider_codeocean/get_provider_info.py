@@ -39,6 +39,8 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_codeocean.operators.data_asset_update",
                     "airflow_provider_codeocean.operators.results",
                     "airflow_provider_codeocean.operators.search",
+                    "airflow_provider_codeocean.operators.capsule",
+                    "airflow_provider_codeocean.operators.release",
                 ],
             }
         ],
@@ -57,6 +59,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_codeocean.triggers.computation",
                     "airflow_provider_codeocean.triggers.data_asset",
+                    "airflow_provider_codeocean.triggers.release",
                 ],
             }
         ],

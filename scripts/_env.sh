@@ -15,17 +15,27 @@ ensure_uv() {
   UV="$ROOT/.tools/bin/uv"
 }
 
-# make_env DIR AIRFLOW_LINE: a venv with the provider (editable), Airflow pinned by the lock file,
-# and the test tools. Re-running it only installs what changed.
+# make_env DIR AIRFLOW_LINE [LOCK]: a venv with the provider (editable), Airflow pinned by the lock file
+# (default requirements/airflow-LINE.txt), and the test tools. Re-running it only installs what changed.
 make_env() {
-  local dir="$1" line="$2"
+  local dir="$1" line="$2" lock="${3:-requirements/airflow-$2.txt}"
   ensure_uv
   if [ ! -x "$ROOT/$dir/bin/python" ]; then
     echo "==> creating $dir (Airflow $line)" >&2
     "$UV" venv -q --python "$PYTHON" "$ROOT/$dir"
   fi
-  echo "==> installing into $dir (Airflow $line, pinned by requirements/airflow-$line.txt)" >&2
-  VIRTUAL_ENV="$ROOT/$dir" "$UV" pip install -q -r "$ROOT/requirements/airflow-$line.txt" -e "$ROOT[testing]"
+  echo "==> installing into $dir (Airflow $line, pinned by $lock)" >&2
+  VIRTUAL_ENV="$ROOT/$dir" "$UV" pip install -q -r "$ROOT/$lock" -e "$ROOT[testing]"
   VENV_PY="$ROOT/$dir/bin/python"
   export VENV_PY
+}
+
+# ensure_debs PATH_GLOB=PACKAGE...: install (as root, from Debian) each PACKAGE whose PATH_GLOB matches nothing.
+ensure_debs() {
+  local need=() spec
+  for spec in "$@"; do compgen -G "${spec%%=*}" >/dev/null || need+=("${spec#*=}"); done
+  [ "${#need[@]}" -eq 0 ] && return 0
+  echo "==> installing ${need[*]} (Debian packages)" >&2
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
 }

@@ -90,7 +90,8 @@ class Deployment:
             raise CheckFailed("the check ran out of time")
         return min(cap, left)
 
-    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> Service:
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None, user: str | None = None) -> Service:
+        """Start ``args`` (a command of ``bin_dir``, or an absolute path) as ``user`` (default: this one)."""
         log = self.work / f"{name}.log"
         with log.open("wb") as out:
             # A new session: the service and every child it forks (LocalExecutor workers, uvicorn
@@ -103,6 +104,7 @@ class Deployment:
                 env=env if env is not None else self.env,
                 cwd=self.work,
                 start_new_session=True,
+                user=user,
             )
         service = Service(name, process, log)
         self.services.append(service)
@@ -158,25 +160,25 @@ def clean_env() -> dict[str, str]:
     }
 
 
-def slow_capsules(target: Path) -> Path:
-    """A copy of the example capsules whose runs last RUN_SECONDS longer (the originals stay untouched)."""
+def slow_capsules(target: Path, run_seconds: int = RUN_SECONDS) -> Path:
+    """A copy of the example capsules whose runs last run_seconds longer (the originals stay untouched)."""
     shutil.copytree(EXAMPLE_DAGS / "capsules", target)
     for run in target.glob("*/code/run"):
         run.rename(run.with_name("run_example"))
         run.write_text(
             "#!/usr/bin/env bash\n"
             "# Added by the deployment check: real runs take minutes, so the operator surely defers.\n"
-            f"sleep {RUN_SECONDS}\n"
+            f"sleep {run_seconds}\n"
             'exec ./run_example "$@"\n'
         )
         run.chmod(0o755)
     return target
 
 
-def start_emulator(dep: Deployment, token: str) -> str:
+def start_emulator(dep: Deployment, token: str, run_seconds: int = RUN_SECONDS) -> str:
     url_file = dep.work / "emulator.url"
     log = dep.work / "emulator.log"
-    capsules = slow_capsules(dep.work / "capsules")
+    capsules = slow_capsules(dep.work / "capsules", run_seconds)
     options = {
         "--port": "0",
         "--token": token,
@@ -208,7 +210,10 @@ def start_emulator(dep: Deployment, token: str) -> str:
     raise CheckFailed("the emulator printed no URL within 30 s")
 
 
-def airflow_env(dep: Deployment, api_port: int, emulator_url: str, token: str) -> dict[str, str]:
+def airflow_env(
+    dep: Deployment, api_port: int, emulator_url: str, token: str, overrides: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The settings every Airflow process gets; ``overrides`` changes the executor, database and the like."""
     home = dep.work / "airflow"
     home.mkdir()
     secret = base64.urlsafe_b64encode(os.urandom(32)).decode()
@@ -242,6 +247,7 @@ def airflow_env(dep: Deployment, api_port: int, emulator_url: str, token: str) -
             "CODEOCEAN_EXAMPLE_POLL_INTERVAL": "1",
         }
     )
+    env.update(overrides or {})
     return env
 
 
@@ -263,91 +269,118 @@ def wait_for(what: str, dep: Deployment, cap: float, probe: Any, interval: float
     raise CheckFailed(f"timed out waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
 
 
-def run_check(dep: Deployment) -> None:
-    token = "cop_deployment_" + os.urandom(8).hex()
-    print("==> Code Ocean emulator", flush=True)
-    emulator_url = start_emulator(dep, token)
-    print(f"  serving {emulator_url}", flush=True)
-
-    api_port = free_port()
-    api = f"http://127.0.0.1:{api_port}"
-    dep.env = airflow_env(dep, api_port, emulator_url, token)
-
+def migrate(dep: Deployment) -> None:
     print("==> airflow db migrate", flush=True)
-    migrate = subprocess.run(
+    result = subprocess.run(
         [str(dep.bin_dir / "airflow"), "db", "migrate"],
         env=dep.env,
         cwd=dep.work,
         capture_output=True,
-        timeout=dep.remaining(180),
+        timeout=dep.remaining(240),
         check=False,
     )
-    if migrate.returncode != 0:
-        raise CheckFailed(
-            "airflow db migrate failed:\n" + migrate.stdout.decode()[-3000:] + migrate.stderr.decode()[-3000:]
-        )
+    (dep.work / "db-migrate.log").write_bytes(result.stdout + result.stderr)
+    if result.returncode != 0:
+        output = result.stdout.decode()[-3000:] + result.stderr.decode()[-3000:]
+        raise CheckFailed("airflow db migrate failed:\n" + output)
 
+
+@dataclass
+class Api:
+    """The REST API of the api-server started here, with a token from the simple auth manager."""
+
+    url: str
+    token: str = ""
+
+    def get(self, path: str) -> Any:
+        return http_json("GET", f"{self.url}/api/v2{path}", token=self.token)
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        return http_json(method, f"{self.url}/api/v2{path}", token=self.token, body=body)
+
+
+def start_airflow(dep: Deployment, api_port: int, *extra: tuple[str, ...]) -> tuple[Api, Service]:
+    """Start the api-server, scheduler, dag-processor, triggerer (and ``extra`` commands); wait until usable."""
     print("==> Airflow services", flush=True)
     dep.start("api-server", "airflow", "api-server", "--host", "127.0.0.1", "--port", str(api_port), "--workers", "1")
     dep.start("scheduler", "airflow", "scheduler")
     dep.start("dag-processor", "airflow", "dag-processor")
     triggerer = dep.start("triggerer", "airflow", "triggerer")
+    for name, *command in extra:
+        dep.start(name, *command)
 
-    wait_for("the api-server", dep, 120, lambda: http_json("GET", f"{api}/api/v2/monitor/health"))
-    auth = wait_for("an API token", dep, 30, lambda: http_json("GET", f"{api}/auth/token"))
-    api_token = auth["access_token"]
-
-    def get(path: str) -> Any:
-        return http_json("GET", f"{api}/api/v2{path}", token=api_token)
+    api = Api(f"http://127.0.0.1:{api_port}")
+    wait_for("the api-server", dep, 120, lambda: http_json("GET", f"{api.url}/api/v2/monitor/health"))
+    api.token = wait_for("an API token", dep, 30, lambda: http_json("GET", f"{api.url}/auth/token"))["access_token"]
 
     def triggerer_alive() -> Any:
-        health = get("/monitor/health")
+        health = api.get("/monitor/health")
         return health.get("triggerer", {}).get("status") == "healthy" and health
 
     wait_for("the triggerer's heartbeat", dep, 90, triggerer_alive)
-    wait_for(f"the dag-processor to parse {DAG_ID}", dep, 120, lambda: get(f"/dags/{DAG_ID}"))
+    wait_for(f"the dag-processor to parse {DAG_ID}", dep, 120, lambda: api.get(f"/dags/{DAG_ID}"))
+    return api, triggerer
 
+
+@dataclass
+class Outcome:
+    """What the REST API showed of one run of the seed flow."""
+
+    run_id: str
+    run: dict[str, Any]
+    states: dict[str, str]
+    task_instances: list[dict[str, Any]]
+    seen_states: list[str]
+    trigger_seen: dict[str, Any]
+
+
+def trigger_and_watch(dep: Deployment, api: Api, on_deferred: Any = None) -> Outcome:
+    """Unpause and trigger the seed flow through the REST API and poll it to the end.
+
+    ``on_deferred(run_id, task_instance)`` is called once, the first time the run task is seen deferred.
+    """
     print(f"==> unpausing and triggering {DAG_ID} through the REST API", flush=True)
-    http_json("PATCH", f"{api}/api/v2/dags/{DAG_ID}", token=api_token, body={"is_paused": False})
+    api.call("PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
     run_id = f"deployment_check_{int(time.time())}"
-    http_json(
-        "POST",
-        f"{api}/api/v2/dags/{DAG_ID}/dagRuns",
-        token=api_token,
-        body={"dag_run_id": run_id, "logical_date": None},
-    )
+    api.call("POST", f"/dags/{DAG_ID}/dagRuns", {"dag_run_id": run_id, "logical_date": None})
 
     seen_states: list[str] = []
     trigger_seen: dict[str, Any] = {}
 
     def finished() -> Any:
-        ti = get(f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{RUN_TASK}")
+        ti = api.get(f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{RUN_TASK}")
         state = ti.get("state")
         if not seen_states or seen_states[-1] != state:
             seen_states.append(state)
             print(f"  {RUN_TASK}: {state}", flush=True)
         if state == "deferred" and ti.get("trigger") and ti.get("triggerer_job") and not trigger_seen:
             trigger_seen.update(trigger=ti["trigger"], job=ti["triggerer_job"])
-        run = get(f"/dags/{DAG_ID}/dagRuns/{run_id}")
+            if on_deferred is not None:
+                on_deferred(run_id, ti)
+        run = api.get(f"/dags/{DAG_ID}/dagRuns/{run_id}")
         return run if run.get("state") in TERMINAL_RUN_STATES else None
 
     run = wait_for("the DAG run to finish", dep, 180, finished, interval=0.5)
-    tis = get(f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")["task_instances"]
+    tis = api.get(f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")["task_instances"]
     states = {ti["task_id"]: ti["state"] for ti in tis}
     retried = {ti["task_id"]: ti["try_number"] for ti in tis if (ti.get("try_number") or 1) > 1}
     if retried:
         # Not a failure of the provider: an Airflow race (see RUN_SECONDS); the retry reattached.
         print(f"  note: tasks needed more than one try: {retried}", flush=True)
     print(f"  DAG run {run_id}: {run['state']}; tasks: {states}", flush=True)
+    return Outcome(run_id, run, states, tis, seen_states, trigger_seen)
 
-    # The verdict.
+
+def check_outcome(dep: Deployment, outcome: Outcome, triggerer: Service, emulator_url: str, token: str) -> None:
+    """The verdict shared by both modes: success, a deferred wait served by our triggerer, one computation."""
+    run_id, run, states, seen_states = outcome.run_id, outcome.run, outcome.states, outcome.seen_states
     if run["state"] != "success" or any(s != "success" for s in states.values()):
         raise CheckFailed(f"the DAG run ended {run['state']} with task states {states}")
     if "deferred" not in seen_states:
         raise CheckFailed(f"{RUN_TASK} was never seen deferred (states seen: {seen_states})")
-    if not trigger_seen:
+    if not outcome.trigger_seen:
         raise CheckFailed(f"{RUN_TASK} was deferred but no triggerer took its trigger")
-    job, trigger = trigger_seen["job"], trigger_seen["trigger"]
+    job, trigger = outcome.trigger_seen["job"], outcome.trigger_seen["trigger"]
     if job.get("job_type") != "TriggererJob" or trigger.get("triggerer_id") != job.get("id"):
         raise CheckFailed(f"the trigger was not assigned to a triggerer job: trigger={trigger} job={job}")
     if "CodeOceanComputationTrigger" not in str(trigger.get("classpath")):
@@ -370,11 +403,29 @@ def run_check(dep: Deployment) -> None:
     print(f"  Code Ocean: exactly one computation of the capsule ({counts})", flush=True)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def run_check(dep: Deployment) -> None:
+    token = "cop_deployment_" + os.urandom(8).hex()
+    print("==> Code Ocean emulator", flush=True)
+    emulator_url = start_emulator(dep, token)
+    print(f"  serving {emulator_url}", flush=True)
+
+    api_port = free_port()
+    dep.env = airflow_env(dep, api_port, emulator_url, token)
+    migrate(dep)
+    api, triggerer = start_airflow(dep, api_port)
+    outcome = trigger_and_watch(dep, api)
+    check_outcome(dep, outcome, triggerer, emulator_url, token)
+
+
+def run_main(description: str, check: Any, default_timeout: float, add_options: Any = None) -> int:
+    """Parse the common options (and ``add_options(parser)``'s), run ``check(dep, args)`` in a throwaway
+    directory, stop everything it started whatever happens; 0 when it passed, 1 when it failed."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin-dir", type=Path, default=Path(sys.executable).parent)
     parser.add_argument("--keep", action="store_true", help="keep the working directory (logs, database)")
-    parser.add_argument("--timeout", type=float, default=280.0, help="bound on the whole check (seconds)")
+    parser.add_argument("--timeout", type=float, default=default_timeout, help="bound on the whole check (seconds)")
+    if add_options is not None:
+        add_options(parser)
     args = parser.parse_args()
     for tool in ("airflow", "codeocean-emulator"):
         if not (args.bin_dir / tool).exists():
@@ -383,10 +434,10 @@ def main() -> int:
 
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="codeocean-deployment-check-"))
-    dep = Deployment(work=work, bin_dir=args.bin_dir, deadline=started + args.timeout)
+    dep = Deployment(work=work, bin_dir=args.bin_dir.absolute(), deadline=started + args.timeout)
     ok = False
     try:
-        run_check(dep)
+        check(dep, args)
         ok = True
     except (CheckFailed, subprocess.TimeoutExpired, OSError, urllib.error.URLError) as exc:
         print(f"\ndeployment check FAILED: {exc}", file=sys.stderr)
@@ -406,6 +457,10 @@ def main() -> int:
     elapsed = time.monotonic() - started
     print(f"deployment check {'passed' if ok else 'FAILED'} in {elapsed:.0f} s", flush=True)
     return 0 if ok else 1
+
+
+def main() -> int:
+    return run_main(__doc__ or "", lambda dep, args: run_check(dep), 280.0)
 
 
 if __name__ == "__main__":

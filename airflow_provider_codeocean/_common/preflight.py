@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_codeocean._common.inputs import check_metadata, metadata_from, name_from
+from airflow_provider_codeocean._common.inputs import RUN_ARGUMENTS, check_metadata, metadata_from, name_from
 from airflow_provider_codeocean.errors import (
     CodeOceanConfigError,
     CodeOceanError,
@@ -22,6 +22,19 @@ if TYPE_CHECKING:
 
 #: The capture task's arguments the run task can render and check before starting the run.
 CAPTURE_FIELDS = ("name", "mount", "tags", "custom_metadata")
+
+
+def checked_run_params(operator: Any, context: Any) -> RunParams:
+    """A run operator's request from its rendered arguments, checked (then with GETs only) before the run starts."""
+    from airflow_provider_codeocean.models import RunParams
+
+    fields = {f: getattr(operator, f) for f in RUN_ARGUMENTS}
+    name = fields.pop("name")
+    if name is not None and not isinstance(name, str):
+        raise CodeOceanConfigError(f"name must be a string, got {name!r}")
+    params = RunParams.build(**fields)
+    check_before_run(operator, params, context)
+    return params
 
 
 def check_before_run(operator: Any, params: RunParams, context: Any) -> None:

@@ -5,19 +5,24 @@ Capsule routes are mirrored under ``pipelines/`` (platform 4.1+); ``kind`` picks
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from airflow_provider_codeocean.api.wire import Endpoint, seg
 from airflow_provider_codeocean.models import (
     AppPanel,
     Capsule,
+    CapsuleReleaseJob,
     Computation,
     CustomMetadataSchema,
     DataAsset,
+    DataAssetAttachResult,
+    DataAssetMount,
     DataAssetParams,
     DataAssetUpdate,
     FileURLs,
     Folder,
+    GitSyncResult,
     Permissions,
     RunParams,
     SearchPage,
@@ -67,6 +72,42 @@ def get_capsule_permissions(capsule_id: str, kind: Kind = "capsules") -> Endpoin
 
 def update_capsule_permissions(capsule_id: str, permissions: Permissions, kind: Kind = "capsules") -> Endpoint[None]:
     return Endpoint("POST", f"{kind}/{seg(capsule_id)}/permissions", json=permissions.to_json())
+
+
+def delete_capsule(capsule_id: str, kind: Kind = "capsules") -> Endpoint[None]:
+    """Deletes the capsule or pipeline for good (403 unless archived, unreleased, and yours)."""
+    return Endpoint("DELETE", f"{kind}/{seg(capsule_id)}")
+
+
+def git_sync_capsule(capsule_id: str, kind: Kind = "capsules") -> Endpoint[GitSyncResult]:
+    # Safe to resend: a second sync finds nothing left to push or pull.
+    return Endpoint("POST", f"{kind}/{seg(capsule_id)}/sync", GitSyncResult.from_json)
+
+
+def release_capsule(capsule_id: str, kind: Kind = "capsules") -> Endpoint[CapsuleReleaseJob]:
+    # Not idempotent: each request starts a release job, i.e. a new version. Never retried on ambiguous failures.
+    return Endpoint("POST", f"{kind}/{seg(capsule_id)}/release", CapsuleReleaseJob.from_json, idempotent=False)
+
+
+def get_release_job(capsule_id: str, job_id: str, kind: Kind = "capsules") -> Endpoint[CapsuleReleaseJob]:
+    return Endpoint("GET", f"{kind}/{seg(capsule_id)}/release/{seg(job_id)}", CapsuleReleaseJob.from_json)
+
+
+def _attach_results(data: Any) -> list[DataAssetAttachResult]:
+    return [DataAssetAttachResult.from_json(item) for item in data] if isinstance(data, list) else []
+
+
+def attach_data_assets(
+    capsule_id: str, mounts: Iterable[DataAssetMount], kind: Kind = "capsules"
+) -> Endpoint[list[DataAssetAttachResult]]:
+    # Safe to resend: attaching an attached asset under the same mount changes nothing.
+    body = [mount.to_json() for mount in mounts]
+    return Endpoint("POST", f"{kind}/{seg(capsule_id)}/data_assets", _attach_results, json=body)
+
+
+def detach_data_assets(capsule_id: str, data_asset_ids: Iterable[str], kind: Kind = "capsules") -> Endpoint[None]:
+    # The trailing slash and the JSON body on a DELETE are the API's (and the SDK's) own.
+    return Endpoint("DELETE", f"{kind}/{seg(capsule_id)}/data_assets/", json=list(data_asset_ids))
 
 
 # Computations

@@ -22,7 +22,8 @@ from airflow_provider_codeocean.errors import (
 )
 from airflow_provider_codeocean.hooks import _connection, _files
 from airflow_provider_codeocean.hooks._connection import CONNECTION_UI
-from airflow_provider_codeocean.models import Computation, DataAsset
+from airflow_provider_codeocean.hooks._lifecycle import CapsuleLifecycleMixin
+from airflow_provider_codeocean.models import CapsuleReleaseJob, Computation, DataAsset
 from airflow_provider_codeocean.models._parse import JSON, drop_none
 
 if TYPE_CHECKING:
@@ -50,12 +51,14 @@ T = TypeVar("T")
 SEARCH_PAGE_SIZE = 1000
 
 
-class CodeOceanHook(BaseHook):  # type: ignore[misc]  # Airflow is not type-followed
+class CodeOceanHook(CapsuleLifecycleMixin, BaseHook):  # type: ignore[misc]  # Airflow is not type-followed
     """Talk to Code Ocean through the connection ``codeocean_conn_id``.
 
     Every request has a timeout; idempotent requests are retried on 429, 5xx and lost connections
     with jittered exponential backoff that honours Retry-After. Creating a computation or a data
-    asset is retried only on 429 (see :mod:`airflow_provider_codeocean.api.retry`).
+    asset is retried only on 429 (see :mod:`airflow_provider_codeocean.api.retry`). Git sync, releases,
+    attaching data assets and deletion come from
+    :class:`~airflow_provider_codeocean.hooks._lifecycle.CapsuleLifecycleMixin`.
 
     The async methods (prefixed ``a``) share one aiohttp session per Code Ocean address and event loop;
     use them inside ``async with hook:``.
@@ -405,7 +408,7 @@ def _kind(pipeline: bool) -> endpoints.Kind:
     return "pipelines" if pipeline else "capsules"
 
 
-P = TypeVar("P", Computation, DataAsset)
+P = TypeVar("P", Computation, DataAsset, CapsuleReleaseJob)
 
 
 def _poll(get: Callable[[], P], what: str, policy: PollPolicy, on_poll: Callable[[P], None] | None) -> P:

@@ -51,6 +51,17 @@ class CapsuleStatus(_ApiEnum):
     RELEASE = "release"
 
 
+class ReleaseJobStatus(_ApiEnum):
+    """Status of an asynchronous release job (platform 4.8+); completed, failed and canceled are final."""
+
+    CREATED = "created"
+    STARTED = "started"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    CANCELING = "canceling"
+
+
 class FolderItemType(_ApiEnum):
     FILE = "file"
     FOLDER = "folder"

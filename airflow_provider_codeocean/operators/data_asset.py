@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import conf
 
-from airflow_provider_codeocean._common.deferral import DATA_ASSET_EVENTS, deadlines, resume
+from airflow_provider_codeocean._common.deferral import DATA_ASSET_EVENTS, deadlines, never_retried, resume
 from airflow_provider_codeocean._common.identity import RUN_TAG_PREFIX, TaskIdentity, run_tag
 from airflow_provider_codeocean._common.inputs import (
     as_list,
@@ -305,10 +305,13 @@ class CodeOceanCreateDataAssetOperator(CodeOceanBaseOperator):
                 self.log.warning("%s succeeded but reports no results", computation.describe())
             return
         if not self.capture_failed:
-            raise CodeOceanRunFailedError(
-                f"refusing to capture {computation.describe()}: it did not succeed. "
-                "Set capture_failed=True to capture its results anyway.",
-                computation=computation.to_dict(),
+            # The run is finished: no retry of this task can make it succeed.
+            raise never_retried(
+                CodeOceanRunFailedError(
+                    f"refusing to capture {computation.describe()}: it did not succeed. "
+                    "Set capture_failed=True to capture its results anyway.",
+                    computation=computation.to_dict(),
+                )
             )
         self.log.warning("Capturing %s although it did not succeed (capture_failed=True)", computation.describe())
 

@@ -11,6 +11,7 @@ from airflow.providers.common.compat.sdk import BaseSensorOperator, conf
 
 from airflow_provider_codeocean._common.deferral import EventSpec, deadlines, reraise, resume
 from airflow_provider_codeocean._common.polling import PollPolicy
+from airflow_provider_codeocean._common.refresh import refreshed
 from airflow_provider_codeocean.errors import CodeOceanError
 
 if TYPE_CHECKING:
@@ -114,7 +115,12 @@ class CodeOceanWaitSensor(BaseSensorOperator):  # type: ignore[misc]  # Airflow 
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger fired (in a fresh process: everything comes from the event)."""
-        return resume(event, self.events, lambda _, raw: self.finish(self.from_json(raw)), self._timed_out)
+
+        def finish(checked: dict[str, Any], raw: dict[str, Any]) -> Any:
+            item = refreshed(self.get, checked[self.events.id_key], self.from_json(raw), self.events.kind)
+            return self.finish(item)
+
+        return resume(event, self.events, finish, self._timed_out)
 
     def _timed_out(self, event: dict[str, Any]) -> NoReturn:
         from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException

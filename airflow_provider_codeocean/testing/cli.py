@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--custom-metadata", type=Path, default=None, help="JSON file with the custom metadata schema")
     parser.add_argument("--max-parallel-runs", type=int, default=8, help="real runs executing at once (8)")
+    parser.add_argument("--release-delay", type=float, default=1.0, help="seconds a release job takes (1.0)")
     return parser
 
 
@@ -67,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             asset_ready_delay=args.asset_ready_delay,
             custom_metadata=custom_metadata,
             max_parallel_runs=args.max_parallel_runs,
+            release_delay=args.release_delay,
         )
     except (FaultSpecError, OSError, ValueError) as exc:
         print(f"codeocean-emulator: {exc}", file=sys.stderr)

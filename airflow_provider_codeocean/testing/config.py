@@ -49,5 +49,7 @@ class EmulatorConfig:
     accept_quoted_token: bool = True
     signed_url_ttl: float = 3600.0
     request_log_limit: int = 100_000
+    # Seconds a release job takes from created to completed (a capsule can override it).
+    release_delay: float = 1.0
     # Seconds each real run spends in "finalizing" (0 by default; tests can slow it to observe it).
     finalize_delay: float = 0.0

@@ -53,6 +53,7 @@ class CodeOceanEmulator:
         groups: list[str] | None = None,
         max_parallel_runs: int = 8,
         finalize_delay: float = 0.0,
+        release_delay: float = 1.0,
     ) -> None:
         if capsules_dir is _SENTINEL_CAPSULES:
             capsules: Path | None = BUILTIN_CAPSULES_DIR
@@ -71,6 +72,7 @@ class CodeOceanEmulator:
             asset_ready_delay=asset_ready_delay,
             max_parallel_runs=max_parallel_runs,
             finalize_delay=finalize_delay,
+            release_delay=release_delay,
         )
         if custom_metadata is not None:
             self.config.custom_metadata = custom_metadata
@@ -256,6 +258,31 @@ class CodeOceanEmulator:
 
     def set_data_asset_state(self, data_asset_id: str, state: str | None, failure_reason: str | None = None) -> None:
         self.backend.set_data_asset_state(data_asset_id, state, failure_reason)
+
+    def configure_release(self, capsule_id: str, **settings: Any) -> None:
+        """How the capsule's next releases go: ``released`` (False: 400, never released), ``issues``
+        (unmet requirements: 403 listing them), ``outcome`` (``completed``, ``failed``, ``canceled``),
+        ``error`` (a failed job's reason) and ``delay`` (seconds from created to the outcome)."""
+        self.backend.configure_release(capsule_id, settings)
+
+    def link_git_remote(self, capsule_id: str, remote: str | Path) -> None:
+        """Link a capsule to a local Git repository until the next reset, as ``"git_remote"`` in its
+        capsule.json does: the capsule's code becomes a clone of it, and ``POST …/sync`` pulls from it."""
+        self.backend.link_git_remote(capsule_id, str(remote))
+
+    def release_jobs(self, capsule_id: str) -> list[JsonObject]:
+        """Every release job of the capsule, as ``GET …/release/{job_id}`` shows it."""
+        return self.backend.release_jobs(capsule_id)
+
+    def capsule_code_dir(self, capsule_id: str, version: int | None = None) -> Path | None:
+        """The code/ folder a run of ``version`` (None: the latest) starts from: a release snapshot, the
+        Git working copy of a linked capsule, or the capsule folder's code/."""
+        with self.backend.store.lock:
+            return self.backend.store.capsule(capsule_id).code(version)
+
+    def attached_data_assets(self, capsule_id: str) -> list[dict[str, str]]:
+        with self.backend.store.lock:
+            return [dict(item) for item in self.backend.store.capsule(capsule_id).attached]
 
     def reset(self) -> None:
         self.backend.reset()

@@ -30,6 +30,8 @@ __all__ = ["DEFAULT_TRANSIENT_GRACE", "FINAL_LOOK_TIMEOUT", "CodeOceanPollTrigge
 
 #: Seconds a trigger waits for its last look at the item once a deadline passed.
 FINAL_LOOK_TIMEOUT = 30.0
+#: Seconds between "still running" lines in the task log while the task is deferred.
+PROGRESS_LOG_INTERVAL = 300.0
 
 
 class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not type-followed
@@ -43,6 +45,10 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
 
     id_key: ClassVar[str] = "id"
     item_key: ClassVar[str] = "item"
+    #: The item's fields the event carries (None: all). Airflow logs the whole event when it fires, so
+    #: it carries what the operator needs and nothing about people.
+    event_item_fields: ClassVar[tuple[str, ...] | None] = None
+    progress_log_interval: ClassVar[float] = PROGRESS_LOG_INTERVAL
 
     def __init__(
         self,
@@ -63,6 +69,7 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
         self.execution_deadline = execution_deadline
         self.transient_grace = float(transient_grace)
         self._fired = False
+        self._last_state: str | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -100,7 +107,10 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
     def _event(self, status: str, message: str, item: Any = None, **extra: Any) -> TriggerEvent:
         payload: dict[str, Any] = {"status": status, self.id_key: self.resource_id, "message": message, **extra}
         if item is not None:
-            payload[self.item_key] = item.to_dict()
+            data = item.to_dict()
+            if self.event_item_fields is not None:
+                data = {key: data[key] for key in self.event_item_fields if key in data}
+            payload[self.item_key] = data
         self._fired = True
         return TriggerEvent(payload)
 
@@ -113,28 +123,69 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
         yield event
 
     def _is_news(self, item: Any) -> bool:
-        return self.terminal_event(item) is not None
+        # A state change is news too (it goes to the task log); it happens a few times per run.
+        return self.terminal_event(item) is not None or _state(item) != self._last_state
 
     async def _wait(self, wait: Subscription) -> TriggerEvent:
-        self._policy = PollPolicy(
-            self.poll_interval,
-            end_time=self.end_time,
-            execution_deadline=self.execution_deadline,
-            transient_grace=self.transient_grace,
-        )
+        self._start_policy()
+        self._since = time.time()
+        self._next_progress = self._since + self.progress_log_interval
+        log.info("Waiting for Code Ocean %s %s (checked every %g s)", self._noun, self.resource_id, self.poll_interval)
         while True:
-            outcome = await wait.next(timeout=self._policy.until_deadline(time.time()))
+            until_deadline = self._policy.until_deadline(time.time())
+            until_progress = max(0.0, self._next_progress - time.time())
+            outcome = await wait.next(
+                timeout=until_progress if until_deadline is None else min(until_deadline, until_progress)
+            )
+            if outcome is None and self._policy.deadline_passed(time.time()) is None:
+                self._log_progress(wait.last_ok)
+                continue
             if outcome is None:
                 # A deadline passed between polls: one last look, so a run that finished meanwhile
                 # is reported as finished rather than timed out (and never cancelled).
                 wait.poll_now()
                 outcome = await wait.next(timeout=FINAL_LOOK_TIMEOUT, any_outcome=True)
+            if outcome is not None and outcome.error is None:
+                self._note_state(outcome.item)
             # Judged in a call of its own: the polled item is not kept alive while the wait goes on
             # (10,000 waits would hold 10,000 items between polls).
             event = self._judge(outcome, wait.last_ok)
             del outcome
             if event is not None:
                 return event
+
+    def _start_policy(self) -> None:
+        """The deadlines and transient grace :meth:`_judge` applies, counted from now."""
+        self._policy = PollPolicy(
+            self.poll_interval,
+            end_time=self.end_time,
+            execution_deadline=self.execution_deadline,
+            transient_grace=self.transient_grace,
+        )
+
+    @property
+    def _noun(self) -> str:
+        return self.kind.replace("_", " ")
+
+    def _note_state(self, item: Any) -> None:
+        state = _state(item)
+        if state == self._last_state:
+            return
+        created = getattr(item, "created", None)
+        if self._last_state is None and isinstance(created, (int, float)) and 0 < created <= time.time():
+            self._since = float(created)
+        self._last_state = state
+        log.info("Code Ocean %s", item.describe())
+
+    def _log_progress(self, last_ok: float | None) -> None:
+        now = time.time()
+        self._next_progress = now + self.progress_log_interval
+        state = self._last_state or "not seen yet"
+        text = f"Code Ocean {self._noun} {self.resource_id} still {state} after {_duration(now - self._since)}"
+        failing_since = self._policy.failing_since
+        if failing_since is not None and (last_ok is None or last_ok < failing_since):
+            text += f"; Code Ocean has not answered for {_duration(now - failing_since)}"
+        log.info("%s", text)
 
     def _judge(self, outcome: Outcome | None, last_ok: float | None) -> TriggerEvent | None:
         """The event this outcome (None: no answer before the deadline) calls for, or None to go on.
@@ -169,6 +220,20 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
         if deadline == "wait":
             return self._event("timeout", "the wait timeout passed", deadline="wait")
         return None
+
+
+def _state(item: Any) -> str | None:
+    state = getattr(item, "state", None)
+    return None if state is None else str(state)
+
+
+def _duration(seconds: float) -> str:
+    """``2 h 13 min``, ``4 min``, ``35 s``."""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    if hours:
+        return f"{hours} h {rest // 60} min"
+    return f"{rest // 60} min" if rest >= 60 else f"{rest} s"
 
 
 def _describe(conn_id: str, exc: CodeOceanError) -> str:

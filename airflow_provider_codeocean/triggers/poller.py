@@ -60,8 +60,8 @@ from airflow_provider_codeocean.triggers.subscription import (
 
 if TYPE_CHECKING:
     from airflow_provider_codeocean.api.async_transport import AsyncTransport, SharedSession
-    from airflow_provider_codeocean.api.wire import Endpoint
     from airflow_provider_codeocean.api.settings import ClientSettings
+    from airflow_provider_codeocean.api.wire import Endpoint
 
 __all__ = [
     "COMPUTATION",

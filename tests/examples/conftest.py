@@ -16,6 +16,7 @@ EXAMPLE_DAG_IDS = {
     "example_codeocean_fan_out",
     "example_codeocean_sensor",
     "example_codeocean_daily",
+    "example_codeocean_release_and_run",
 }
 
 

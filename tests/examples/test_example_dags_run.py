@@ -165,3 +165,37 @@ def test_daily_run_is_named_after_its_date(run_example: Any, codeocean_emulator:
     ds = asset.name.rsplit(" ", 1)[-1]
     assert computation.name.startswith(f"daily coverage summary {ds} [af-")
     assert ds in asset.tags
+
+
+def test_release_and_run(run_example: Any, codeocean_emulator: Any, tmp_path: Any) -> None:
+    import shutil
+
+    from tests.examples.conftest import EXAMPLE_CAPSULES
+    from tests.git_remote import commit, git
+
+    # The example capsule's code in a Git repository standing in for GitHub, then a new commit there.
+    remote = tmp_path / "remote"
+    shutil.copytree(EXAMPLE_CAPSULES / COVERAGE_CAPSULE_ID / "code", remote / "code")
+    git(remote, "init", "-q", "-b", "main")
+    commit(remote, {}, "the capsule's code")
+    codeocean_emulator.link_git_remote(COVERAGE_CAPSULE_ID, remote)
+    pushed = commit(remote, {"code/RELEASE_NOTES": "v2: summary per chromosome\n"}, "v2")
+
+    dag_run = run_example("example_codeocean_release_and_run")
+
+    assert str(dag_run.state) in ("success", "DagRunState.SUCCESS"), _states(dag_run)
+    # Exactly one release, which made version 2 from the pulled commit.
+    (job,) = codeocean_emulator.release_jobs(COVERAGE_CAPSULE_ID)
+    assert job["status"] == "completed" and job["release_version"]["major_version"] == 2
+    repo = codeocean_emulator.capsule_code_dir(COVERAGE_CAPSULE_ID).parent
+    assert git(repo, "rev-parse", "HEAD") == pushed
+    # The run ran that version's snapshot, on the data asset.
+    hook = _hook()
+    (computation,) = hook.list_computations(COVERAGE_CAPSULE_ID)
+    assert computation.succeeded and computation.name.startswith("coverage summary sample-a v2 [af-")
+    assert (codeocean_emulator.run_dir(computation.id) / "code" / "RELEASE_NOTES").is_file()
+    summary = json.loads(hook.read_result_file(computation.id, "summary.json"))
+    assert summary["label"] == "sample-a"
+    # The captured results carry the version.
+    (asset,) = _created_assets(hook)
+    assert asset.ready and "release-v2" in asset.tags

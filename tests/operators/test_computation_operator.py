@@ -165,7 +165,7 @@ def test_pipeline_operator_runs_a_pipeline_with_process_parameters(emulator: Any
 
 
 def test_sync_timeout_stops_the_run(emulator: Any) -> None:
-    with pytest.raises(CodeOceanWaitTimeoutError, match="was stopped") as raised:
+    with pytest.raises(CodeOceanWaitTimeoutError, match="deleted with its results") as raised:
         make_operator(capsule_id=LONG, timeout=0.1).execute(make_context())
 
     assert raised.value.deadline == "wait"

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_codeocean.testing.backend import lifecycle, releases
 from airflow_provider_codeocean.testing.backend.capsules import folder_id, load_capsules
 from airflow_provider_codeocean.testing.backend.files import tree_stats
 from airflow_provider_codeocean.testing.backend.runner import Runner
@@ -85,10 +86,9 @@ class Backend:
     def seed_state(self) -> None:
         """(Re)load capsules and seeded data assets; used at start and by reset."""
         with self.store.lock:
-            self.store.capsules = {
-                spec.id: CapsuleRecord(spec, attached=[dict(d) for d in spec.data_assets])
-                for spec in self.capsule_specs
-            }
+            self.store.capsules = {spec.id: CapsuleRecord.seeded(spec) for spec in self.capsule_specs}
+            for record in self.store.capsules.values():
+                lifecycle.check_out(record, self.state_root)
             for asset in self._seeded_assets():
                 self.store.data_assets[asset.id] = asset
 
@@ -165,6 +165,7 @@ class Backend:
             self.store.data_assets.clear()
             self.store.created_computations.clear()
             self.store.created_data_assets = 0
+            shutil.rmtree(self.state_root / "releases", ignore_errors=True)
             self.seed_state()
         self.faults.clear()
         self.request_log.clear()
@@ -252,6 +253,29 @@ class Backend:
             comp.advance(self.now())
             if comp.state not in TERMINAL:
                 self.runner.force_complete(comp, "stopped", 143)
+
+    def configure_release(self, capsule_id: str, settings: dict[str, Any]) -> None:
+        with self.store.lock:
+            releases.configure(self.store.capsule(capsule_id), settings)
+
+    def link_git_remote(self, capsule_id: str, remote: str) -> None:
+        """Link a capsule to a local Git repository (until reset), as ``git_remote`` in capsule.json does."""
+        path = Path(remote).resolve()
+        if not path.is_dir():
+            raise bad_request(f"git_remote {remote} is not a directory")
+        with self.store.lock:
+            record = self.store.capsule(capsule_id)
+            record.git_remote = path
+            try:
+                lifecycle.check_out(record, self.state_root)
+            except ValueError as exc:
+                raise bad_request(str(exc)) from None
+
+    def release_jobs(self, capsule_id: str) -> list[JsonObject]:
+        with self.store.lock:
+            record = self.store.capsule(capsule_id)
+            releases.settle(record, self.now())
+            return [job.to_json(self.now()) for job in record.release_jobs.values()]
 
     def set_data_asset_state(self, data_asset_id: str, state: str | None, failure_reason: str | None) -> None:
         if state not in (None, "draft", "ready", "failed"):

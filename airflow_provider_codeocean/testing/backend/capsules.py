@@ -18,7 +18,14 @@ ID_NAMESPACE = uuid.UUID("6f0f5f2e-9a77-4c1e-9d55-0c0de0cea001")
 KNOWN_KEYS = {
     "id", "name", "description", "tags", "field", "kind", "versions", "parameters", "app_panel",
     "processes", "simulate", "created", "status", "data_assets", "slug", "cloned_from_url",
+    "released", "git_remote", "release_issues",
 }  # fmt: skip
+# The release requirements Code Ocean can report unmet (the vendor SDK's CapsuleReleaseValidationIssues).
+RELEASE_ISSUES = (
+    "missing_reproducible_run", "uncommitted_files", "missing_metadata", "non_default_branch", "git_out_of_sync",
+    "unreleased_pipeline_capsules", "missing_release_functionality", "invalid_app_panel",
+    "unreleased_post_run_capsule",
+)  # fmt: skip
 
 
 class CapsuleConfigError(ValueError):
@@ -58,16 +65,11 @@ class CapsuleSpec:
     processes: list[dict[str, Any]] = field(default_factory=list)
     simulate: SimulateSpec | None = None
     data_assets: list[dict[str, str]] = field(default_factory=list)
-
-    @property
-    def run_script(self) -> Path | None:
-        if self.folder is None:
-            return None
-        script = self.folder / "code" / "run"
-        return script if script.is_file() else None
-
-    def has_version(self, major: int) -> bool:
-        return any(v["major_version"] == major for v in self.versions)
+    # Whether a first version was released in the app: only later releases can be made through the API.
+    released: bool = False
+    # A local Git repository standing in for the capsule's external remote; its clone is the capsule's code.
+    git_remote: Path | None = None
+    release_issues: list[str] = field(default_factory=list)
 
 
 def _fail(folder: str, message: str) -> CapsuleConfigError:
@@ -217,7 +219,32 @@ def load_capsule(folder: Path) -> CapsuleSpec:
         data_assets=_attached(meta.get("data_assets", []), name),
     )
     spec.app_panel = _app_panel(meta, spec)
+    _release_settings(meta, spec)
     return spec
+
+
+def _release_settings(meta: dict[str, Any], spec: CapsuleSpec) -> None:
+    name = spec.folder_name
+    released = meta.get("released", bool(spec.versions))
+    if not isinstance(released, bool):
+        raise _fail(name, "'released' must be true or false")
+    spec.released = released
+    if released and not spec.versions:
+        # A released capsule has its first version, made in the app.
+        spec.versions = [{"major_version": 1, "minor_version": 0, "release_time": spec.created}]
+    spec.release_issues = _str_list(meta.get("release_issues", []), name, "release_issues")
+    unknown = sorted(set(spec.release_issues) - set(RELEASE_ISSUES))
+    if unknown:
+        raise _fail(name, f"unknown release issue(s) {', '.join(unknown)}; known: {', '.join(RELEASE_ISSUES)}")
+    remote = meta.get("git_remote")
+    if remote is not None:
+        if not isinstance(remote, str) or not remote:
+            raise _fail(name, "'git_remote' must be the path of a local Git repository")
+        assert spec.folder is not None
+        path = (spec.folder / remote).resolve()
+        if not path.is_dir():
+            raise _fail(name, f"git_remote '{remote}' is not a directory (it resolves to {path})")
+        spec.git_remote = path
 
 
 def _attached(value: Any, folder: str) -> list[dict[str, str]]:

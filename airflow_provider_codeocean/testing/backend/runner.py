@@ -34,6 +34,13 @@ class RunPlan:
     args: list[str]
     mounts: list[tuple[str, Path]]
     processes: list[dict[str, Any]] | None
+    # The code/ folder to run: a released version's snapshot, the Git working copy, or the capsule folder's.
+    code: Path | None = None
+
+    @property
+    def script(self) -> Path | None:
+        code = self.code if self.code is not None else self.spec.folder / "code" if self.spec.folder else None
+        return None if code is None or not (code / "run").is_file() else code / "run"
 
 
 def _signal_exit_code(returncode: int) -> int:
@@ -86,8 +93,10 @@ class Runner:
         (run_dir / "results").mkdir(parents=True, exist_ok=True)
         (run_dir / "data").mkdir(exist_ok=True)
         code = run_dir / "code"
-        assert plan.spec.folder is not None
-        shutil.copytree(plan.spec.folder / "code", code, symlinks=True, dirs_exist_ok=True)
+        assert plan.script is not None
+        shutil.copytree(
+            plan.script.parent, code, symlinks=True, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git")
+        )
         script = code / "run"
         # Wheels and some checkouts drop the executable bit; Code Ocean runs the script regardless.
         script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
@@ -100,7 +109,7 @@ class Runner:
         log_path = comp.run_dir / "output.log"
         exit_code: int
         try:
-            if plan.spec.run_script is None:
+            if plan.script is None:
                 (comp.run_dir / "results").mkdir(parents=True, exist_ok=True)
                 log_path.write_text(f"code/run not found in capsule folder '{plan.spec.folder_name}'\n")
                 exit_code = 127

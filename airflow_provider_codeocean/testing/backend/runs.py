@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow_provider_codeocean.testing.backend import validation as validate
 from airflow_provider_codeocean.testing.backend.backend import Backend
+from airflow_provider_codeocean.testing.backend.releases import settle
 from airflow_provider_codeocean.testing.backend.runner import RunPlan
 from airflow_provider_codeocean.testing.backend.store import CapsuleRecord, Computation, now_epoch, run_name
 from airflow_provider_codeocean.testing.http.messages import JsonObject, bad_request
@@ -149,7 +150,8 @@ def start_run(backend: Backend, request: Any, *, held: bool = False, min_duratio
     body = validate.expect_object(request, "body", RUN_FIELDS)
     record = _target(backend, body)
     version = validate.opt_int(body, "version", "body")
-    if version is not None and not record.spec.has_version(version):
+    settle(record, backend.now())
+    if version is not None and not record.has_version(version):
         raise bad_request(f"{record.spec.kind} {record.spec.id} has no release version {version}")
     resume = validate.opt_str(body, "resume_run_id", "body")
     if resume is not None:
@@ -214,6 +216,12 @@ def start_run(backend: Backend, request: Any, *, held: bool = False, min_duratio
                 mounts.append((item["mount"], folder))
         backend.runner.start(
             comp,
-            RunPlan(spec, args, mounts, list(processes.values()) if spec.kind == "pipeline" else None),
+            RunPlan(
+                spec,
+                args,
+                mounts,
+                list(processes.values()) if spec.kind == "pipeline" else None,
+                code=record.code(version),
+            ),
         )
     return comp

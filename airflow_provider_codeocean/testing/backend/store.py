@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_codeocean.testing.backend.capsules import CapsuleSpec, SimulateSpec
+from airflow_provider_codeocean.testing.backend.releases import ReleaseJob, ReleaseSettings
 from airflow_provider_codeocean.testing.backend.validation import new_uuid
 from airflow_provider_codeocean.testing.http.messages import JsonObject, not_found
 
@@ -201,6 +202,36 @@ class CapsuleRecord:
     archived: bool = False
     attached: list[dict[str, str]] = field(default_factory=list)
     permissions: dict[str, Any] = field(default_factory=dict)
+    # The lifecycle (backend/lifecycle.py, backend/releases.py): released versions, the snapshot of
+    # code/ each one runs, release jobs and how the next ones end, and the Git working copy if linked.
+    versions: list[dict[str, int]] = field(default_factory=list)
+    snapshots: dict[int, Path] = field(default_factory=dict)
+    release_jobs: dict[str, ReleaseJob] = field(default_factory=dict)
+    release: ReleaseSettings = field(default_factory=ReleaseSettings)
+    # The clone of the Git remote, laid out as a Code Ocean capsule repository (code/ at its top).
+    repo_dir: Path | None = None
+    git_remote: Path | None = None
+
+    @classmethod
+    def seeded(cls, spec: CapsuleSpec) -> CapsuleRecord:
+        return cls(
+            spec,
+            attached=[dict(d) for d in spec.data_assets],
+            versions=[dict(v) for v in spec.versions],
+            release=ReleaseSettings(released=spec.released, issues=list(spec.release_issues)),
+            git_remote=spec.git_remote,
+        )
+
+    def has_version(self, major: int) -> bool:
+        return any(v["major_version"] == major for v in self.versions)
+
+    def code(self, version: int | None = None) -> Path | None:
+        """The code/ folder a run of ``version`` (None: the latest state) starts from."""
+        if version is not None and version in self.snapshots:
+            return self.snapshots[version]
+        if self.repo_dir is not None:
+            return self.repo_dir / "code"
+        return None if self.spec.folder is None else self.spec.folder / "code"
 
 
 class Store:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from airflow_provider_codeocean.testing.backend import permissions, search
+from airflow_provider_codeocean.testing.backend import lifecycle, permissions, releases, search
 from airflow_provider_codeocean.testing.backend import validation as validate
 from airflow_provider_codeocean.testing.backend.store import CapsuleRecord
-from airflow_provider_codeocean.testing.http.messages import ApiError, JsonObject, bad_request
+from airflow_provider_codeocean.testing.http.messages import JsonObject, bad_request
 from airflow_provider_codeocean.testing.http.router import Handler
 from airflow_provider_codeocean.testing.routes import Backend, Request, Response, RouteTable, json_response, no_content
 
@@ -17,6 +15,7 @@ SEARCH_FIELDS = (*search.COMMON_FIELDS, "status")
 
 def capsule_json(record: CapsuleRecord, backend: Backend) -> JsonObject:
     spec = record.spec
+    releases.settle(record, backend.now())
     body: JsonObject = {
         "id": spec.id,
         "created": spec.created,
@@ -31,8 +30,8 @@ def capsule_json(record: CapsuleRecord, backend: Backend) -> JsonObject:
         "tags": list(spec.tags),
         "cloned_from_url": spec.cloned_from_url,
     }
-    if spec.versions:
-        body["versions"] = [dict(v) for v in spec.versions]
+    if record.versions:
+        body["versions"] = [dict(v) for v in record.versions]
     return body
 
 
@@ -48,10 +47,7 @@ def _for(kind: str | None) -> dict[str, Handler[Backend]]:
         return json_response(capsule_json(_record(backend, kind, params), backend))
 
     def delete(backend: Backend, _: Request, params: dict[str, str]) -> Response:
-        record = _record(backend, kind, params)
-        if not record.archived:
-            raise ApiError(403, f"{record.spec.kind} {record.spec.id} must be archived before deletion")
-        del backend.store.capsules[record.spec.id]
+        lifecycle.delete(backend, _record(backend, kind, params))
         return no_content()
 
     def computations(backend: Backend, _: Request, params: dict[str, str]) -> Response:
@@ -63,12 +59,9 @@ def _for(kind: str | None) -> dict[str, Handler[Backend]]:
     def app_panel(backend: Backend, request: Request, params: dict[str, str]) -> Response:
         record = _record(backend, kind, params)
         version = request.query_value("version")
-        if version is not None:
-            if not version.isdigit():
-                raise bad_request("query parameter 'version' must be an integer")
-            if not record.spec.has_version(int(version)):
-                raise ApiError(404, f"{record.spec.kind} {record.spec.id} has no version {version}")
-        return json_response(record.spec.app_panel)
+        if version is not None and not version.isdigit():
+            raise bad_request("query parameter 'version' must be an integer")
+        return json_response(lifecycle.app_panel(backend, record, None if version is None else int(version)))
 
     def get_permissions(backend: Backend, _: Request, params: dict[str, str]) -> Response:
         record = _record(backend, kind, params)
@@ -85,46 +78,21 @@ def _for(kind: str | None) -> dict[str, Handler[Backend]]:
         return no_content()
 
     def attach(backend: Backend, request: Request, params: dict[str, str]) -> Response:
-        record = _record(backend, kind, params)
-        wanted: list[dict[str, str]] = []
-        for index, item in enumerate(validate.expect_list(request.json(), "body")):
-            entry = validate.expect_object(item, f"body[{index}]", ("id", "mount"))
-            asset = backend.store.data_asset(validate.check_uuid(validate.req_str(entry, "id", f"body[{index}]"), "id"))
-            mount = entry.get("mount")
-            wanted.append(
-                {
-                    "id": asset.id,
-                    "mount": asset.mount if mount is None else validate.check_mount(mount, f"body[{index}].mount"),
-                }
-            )
-        results: list[dict[str, Any]] = []
-        for item in wanted:
-            record.attached = [a for a in record.attached if a["id"] != item["id"]] + [item]
-            asset = backend.store.data_assets[item["id"]]
-            results.append({
-                "id": item["id"], "mount": item["mount"], "mount_state": "mounted",
-                "external": asset.external, "ready": asset.state(backend.now()) == "ready",
-            })  # fmt: skip
-        return json_response(results)
+        return json_response(lifecycle.attach(backend, _record(backend, kind, params), request.json()))
 
     def detach(backend: Backend, request: Request, params: dict[str, str]) -> Response:
-        record = _record(backend, kind, params)
-        ids = validate.expect_list(request.json(), "body")
-        if not all(isinstance(i, str) for i in ids):
-            raise bad_request("body must be an array of data asset ids")
-        drop = {validate.check_uuid(i, "data asset id") for i in ids}
-        record.attached = [a for a in record.attached if a["id"] not in drop]
+        lifecycle.detach(_record(backend, kind, params), request.json())
         return no_content()
 
     def sync(backend: Backend, _: Request, params: dict[str, str]) -> Response:
-        record = _record(backend, kind, params)
-        raise bad_request(f"{record.spec.kind} {record.spec.id} is not linked to a Git repository")
+        return json_response(lifecycle.sync(_record(backend, kind, params)))
 
     def release(backend: Backend, _: Request, params: dict[str, str]) -> Response:
-        record = _record(backend, kind, params)
-        raise bad_request(
-            f"{record.spec.kind} {record.spec.id} has never been released; the emulator does not emulate releases"
-        )
+        job = releases.start_release(backend, _record(backend, kind, params))
+        return json_response(job.to_json(backend.now()))
+
+    def release_job(backend: Backend, _: Request, params: dict[str, str]) -> Response:
+        return json_response(releases.release_job(backend, _record(backend, kind, params), params["job_id"]))
 
     def search_handler(backend: Backend, request: Request, _: dict[str, str]) -> Response:
         body = validate.expect_object(request.json(empty={}), "body", SEARCH_FIELDS)
@@ -169,7 +137,8 @@ def _for(kind: str | None) -> dict[str, Handler[Backend]]:
     return {
         "get": get, "delete": delete, "computations": computations, "app_panel": app_panel,
         "get_permissions": get_permissions, "set_permissions": set_permissions, "archive": archive,
-        "attach": attach, "detach": detach, "sync": sync, "release": release, "search": search_handler,
+        "attach": attach, "detach": detach, "sync": sync, "release": release, "release_job": release_job,
+        "search": search_handler,
     }  # fmt: skip
 
 
@@ -189,6 +158,7 @@ def _routes(prefix: str, kind: str | None) -> RouteTable:
         ("DELETE", f"{item}/data_assets", h["detach"]),
         ("POST", f"{item}/sync", h["sync"]),
         ("POST", f"{item}/release", h["release"]),
+        ("GET", f"{item}/release/{{job_id}}", h["release_job"]),
     ]
 
 

@@ -110,6 +110,24 @@ def _asset_state(backend: Backend, request: Request, params: dict[str, str]) -> 
     return json_response({"status": "ok"})
 
 
+def _release_settings(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+    backend.configure_release(
+        params["capsule_id"],
+        validate.expect_object(request.json(), "body", ("released", "issues", "outcome", "error", "delay")),
+    )
+    return json_response({"status": "ok"})
+
+
+def _git_remote(backend: Backend, request: Request, params: dict[str, str]) -> Response:
+    body = validate.expect_object(request.json(), "body", ("path",))
+    backend.link_git_remote(params["capsule_id"], validate.req_str(body, "path", "body"))
+    return json_response({"status": "linked"})
+
+
+def _release_jobs(backend: Backend, _: Request, params: dict[str, str]) -> Response:
+    return json_response(backend.release_jobs(params["capsule_id"]))
+
+
 _COMPUTATION = f"{BASE}/computations/{{computation_id}}"
 
 _ACTIONS: RouteTable = [
@@ -129,5 +147,8 @@ ROUTES: RouteTable = [
     ("POST", f"{BASE}/computations", _start),
     ("POST", f"{BASE}/reset", _reset),
     ("POST", f"{BASE}/data_assets/{{data_asset_id}}/state", _asset_state),
+    ("POST", f"{BASE}/capsules/{{capsule_id}}/release_settings", _release_settings),
+    ("GET", f"{BASE}/capsules/{{capsule_id}}/release_jobs", _release_jobs),
+    ("POST", f"{BASE}/capsules/{{capsule_id}}/git_remote", _git_remote),
     *_ACTIONS,
 ]
