@@ -18,7 +18,7 @@ from airflow_provider_codeocean._common.identity import (
     run_marker,
     try_lineage,
 )
-from airflow_provider_codeocean._common.inputs import wait_seconds
+from airflow_provider_codeocean._common.inputs import RUN_ARGUMENTS, check_run_arguments, wait_seconds
 from airflow_provider_codeocean._common.outcome import failed_run_message, run_failed_error, with_output_tail
 from airflow_provider_codeocean._common.refresh import refreshed
 from airflow_provider_codeocean._common.xcom import push_computation_link
@@ -96,6 +96,8 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
         True (default) any failed run; False only a run that failed before its code ran (state ``failed``),
         the others fail the task without retries; or a list of exit codes (e.g. ``[137, 143]``) worth a new
         run. See :mod:`airflow_provider_codeocean.retry_policy`.
+    :param check_capture: the capture task (or its task_id): its name, mount, tags and custom metadata are
+        rendered and checked before the run starts, except values pulled from XCom (``docs/computations.md``).
     """
 
     template_fields: Sequence[str] = (
@@ -147,9 +149,11 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
         cancel_on_kill: bool = True,
         cancel_on_timeout: bool | None = None,
         retry_on_run_failure: RetryOnRunFailure = True,
+        check_capture: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.check_capture = check_capture
         self.capsule_id = capsule_id
         self.pipeline_id = pipeline_id
         self.version = version
@@ -169,6 +173,7 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
         self.retry_on_run_failure = retry_on_run_failure_option(retry_on_run_failure)
         self._computation_id: str | None = None
         self._execution_timed_out = False
+        check_run_arguments({f: getattr(self, f) for f in RUN_ARGUMENTS})
 
     # Execution
 
@@ -183,7 +188,7 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
             raise
 
     def _execute(self, context: Context) -> Any:
-        params = self._run_params()
+        params = self._run_params(context)
         name = self._run_name(context)
         store = TaskStore(context)
         computation = self._find_previous_run(params, context, store)
@@ -262,28 +267,10 @@ class CodeOceanRunCapsuleOperator(CodeOceanBaseOperator):
 
     # Steps
 
-    def _run_params(self) -> RunParams:
-        from airflow_provider_codeocean.models import RunParams
+    def _run_params(self, context: Context) -> RunParams:
+        from airflow_provider_codeocean._common.preflight import checked_run_params
 
-        if self.name is not None and not isinstance(self.name, str):
-            raise self._config_error(f"name must be a string, got {self.name!r}")
-        return RunParams.build(
-            capsule_id=self.capsule_id,
-            pipeline_id=self.pipeline_id,
-            version=self.version,
-            resume_run_id=self.resume_run_id,
-            nextflow_profile=self.nextflow_profile,
-            data_assets=self.data_assets,
-            parameters=self.parameters,
-            named_parameters=self.named_parameters,
-            processes=self.processes,
-        )
-
-    @staticmethod
-    def _config_error(message: str) -> CodeOceanError:
-        from airflow_provider_codeocean.errors import CodeOceanConfigError
-
-        return CodeOceanConfigError(message)
+        return checked_run_params(self, context)
 
     def _run_name(self, context: Context) -> str:
         return TaskIdentity.of(context).run_name(self.name or None, try_lineage(context, self.retries))

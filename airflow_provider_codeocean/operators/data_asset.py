@@ -20,6 +20,7 @@ from airflow_provider_codeocean._common.identity import RUN_TAG_PREFIX, TaskIden
 from airflow_provider_codeocean._common.inputs import (
     as_list,
     bucket_fields,
+    check_asset_arguments,
     check_description,
     check_metadata,
     id_from,
@@ -195,6 +196,10 @@ class CodeOceanCreateDataAssetOperator(CodeOceanBaseOperator):
         self.deferrable = deferrable
         # Checked here so a typo fails at DAG parse time, not hours later.
         self.poll_interval, self.timeout = wait_seconds(poll_interval, timeout)
+        check_asset_arguments(
+            {f: getattr(self, f) for f in ("name", "mount", "tags", "description", "custom_metadata")}
+            | {"computation_id": computation_id, "data_asset_ids": data_asset_ids}
+        )
 
     # Building the request (no API calls)
 
@@ -272,7 +277,8 @@ class CodeOceanCreateDataAssetOperator(CodeOceanBaseOperator):
             raise CodeOceanConfigError("permissions can only be applied to a ready asset: set wait_for_ready=True")
         hook = self.hook
         if params.custom_metadata and self.validate_custom_metadata:
-            check_metadata(hook, params.custom_metadata)
+            metadata = check_metadata(hook.get_custom_metadata(), params.custom_metadata)
+            params = dataclasses.replace(params, custom_metadata=metadata)
         from airflow_provider_codeocean.models import ComputationSource
 
         if isinstance(params.source, ComputationSource):

@@ -70,7 +70,7 @@ def test_token_is_absent_from_logs_output_and_errors(
         endpoints.get_computation("c1"),
         endpoints.get_computation("c1"),
         endpoints.get_computation("c1"),
-        endpoints.run_computation(RunParams.build(capsule_id="cap1")),
+        endpoints.run_computation(RunParams.build(capsule_id="ca900001-0000-4000-8000-000000000001")),
         endpoints.get_computation("c1"),
         endpoints.get_computation("c1"),
     ]

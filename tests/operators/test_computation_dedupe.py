@@ -50,7 +50,7 @@ def test_ambiguous_submit_failure_finds_the_run_instead_of_starting_another(emul
     emulator.add_fault(f"{fault} method=POST path=/api/v1/computations times=1")
     context = make_context()
 
-    result = make_operator(capsule_id=ECHO, parameters=["one"], named_parameters={"k": "v"}).execute(context)
+    result = make_operator(capsule_id=ECHO, named_parameters={"message": "one", "repeat": "1"}).execute(context)
 
     assert created(emulator, ECHO) == 1
     assert post_attempts(emulator) == 1
