@@ -1,7 +1,7 @@
 # The two commands a new user needs (see README):
 #   make demo   run the main job: a DAG on the local Code Ocean emulator
 #   make test   run the whole test suite (lint, types, tests)
-.PHONY: demo test test-airflow-2.11 docs clean
+.PHONY: demo test test-airflow-2.11 test-airflow-3.0 test-airflow-3.1 test-airflow-3.2 docs clean
 
 demo:
 	bash scripts/demo.sh
@@ -9,11 +9,12 @@ demo:
 test:
 	bash scripts/test.sh
 
-test-airflow-2.11:
-	bash scripts/test-airflow-2.11.sh
+# The suite under another Airflow line, from requirements/airflow-LINE.txt (what .ci/run adds).
+test-airflow-2.11 test-airflow-3.0 test-airflow-3.1 test-airflow-3.2:
+	bash scripts/test-airflow.sh $(subst test-airflow-,,$@)
 
 docs:
 	bash scripts/docs.sh
 
 clean:
-	rm -rf .venv .venv-airflow-2.11 .venv-docs .venv-python-3.10 .tools site .demo
+	rm -rf .venv .venv-airflow-* .venv-docs .venv-python-3.10 .tools site .demo .ci-logs

@@ -140,6 +140,10 @@ class CodeOceanRunFailedError(CodeOceanError):
         super().__init__(message)
 
 
+class CodeOceanRunStartFailedError(CodeOceanRunFailedError):
+    """The run failed before its code ran (Code Ocean state ``failed``, e.g. no capacity): a new run may work."""
+
+
 class CodeOceanWaitTimeoutError(CodeOceanError, TimeoutError):
     """A task stopped waiting for a computation or data asset: its ``timeout`` or ``execution_timeout`` passed.
 

@@ -5,14 +5,16 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 
+# Exported: the packaging test (tests/packaging) builds the wheel with it.
 ensure_uv() {
-  if command -v uv >/dev/null 2>&1; then UV="$(command -v uv)"; return; fi
+  if command -v uv >/dev/null 2>&1; then UV="$(command -v uv)"; export UV; return; fi
   if [ ! -x "$ROOT/.tools/bin/uv" ]; then
     echo "==> installing uv (fast installer) into .tools/" >&2
     "$PYTHON" -m venv "$ROOT/.tools"
     "$ROOT/.tools/bin/python" -m pip install -q --disable-pip-version-check uv
   fi
   UV="$ROOT/.tools/bin/uv"
+  export UV
 }
 
 # make_env DIR AIRFLOW_LINE [LOCK]: a venv with the provider (editable), Airflow pinned by the lock file

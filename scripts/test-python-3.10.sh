@@ -13,4 +13,4 @@ fi
 PYTHON="$PY310" make_env .venv-python-3.10 3.3
 cd "$ROOT"
 echo "==> pytest (Python 3.10, Airflow 3.3)" >&2
-"$ROOT/.venv-python-3.10/bin/pytest" -q -p no:cacheprovider -m "not deployment" "$@"
+"$ROOT/.venv-python-3.10/bin/pytest" -q -p no:cacheprovider -m "not deployment and not packaging" "$@"

@@ -33,6 +33,8 @@ from airflow_provider_codeocean.models.params import (
 )
 
 ID = "4bc97533-6eb4-48ac-966f-648548a756d2"
+# Ids are full UUIDs (a shorter one is refused before sending).
+A1, A2, C1 = (f"00000000-0000-4000-8000-00000000000{n}" for n in (1, 2, 3))
 
 
 def computation(**fields: Any) -> Computation:
@@ -170,7 +172,7 @@ def test_data_asset_documented_fields_win_over_seed_spellings() -> None:
         ({"capsule_id": ID, "data_assets": "abc"}, "data_assets must be a list"),
         ({"capsule_id": ID, "data_assets": [ID]}, "each data asset must be"),
         (
-            {"capsule_id": ID, "data_assets": [{"id": "a1", "mount": "m"}, {"id": "a2", "mount": "m"}]},
+            {"capsule_id": ID, "data_assets": [{"id": A1, "mount": "m"}, {"id": A2, "mount": "m"}]},
             "share the mount(s) ['m']",
         ),
         ({"capsule_id": ID, "parameters": "a b"}, "parameters must be a list of strings"),
@@ -244,34 +246,34 @@ def test_pipeline_processes_as_a_mapping() -> None:
         ({"tags": "one"}, "tags must be a list of strings"),
         ({"tags": ["ok", ""]}, "tags must be non-empty strings"),
         ({"source": None}, "give exactly one of a source"),
-        ({"data_asset_ids": ["a1"]}, "give exactly one of a source"),
+        ({"data_asset_ids": [A1]}, "give exactly one of a source"),
         ({"source": ComputationSource(id="not valid")}, "source computation id must be a Code Ocean id"),
         ({"source": AWSSource(bucket="b"), "target": AWSTarget(bucket="t")}, "external target applies only"),
         ({"custom_metadata": ["x"]}, "custom_metadata must be a dict"),
     ],
 )
 def test_data_asset_params_validation(kwargs: dict[str, Any], message: str) -> None:
-    fields: dict[str, Any] = {"name": "n", "mount": "m", "source": ComputationSource(id="c1"), **kwargs}
+    fields: dict[str, Any] = {"name": "n", "mount": "m", "source": ComputationSource(id=C1), **kwargs}
     with pytest.raises(CodeOceanConfigError, match=message.replace("(", r"\(")):
         DataAssetParams(**fields)
 
 
 def test_combined_data_asset_params() -> None:
-    params = DataAssetParams(name="both", mount="both", data_asset_ids=["a1", "a2"], tags=["t"])
-    assert params.to_json() == {"name": "both", "mount": "both", "tags": ["t"], "data_asset_ids": ["a1", "a2"]}
+    params = DataAssetParams(name="both", mount="both", data_asset_ids=[A1, A2], tags=["t"])
+    assert params.to_json() == {"name": "both", "mount": "both", "tags": ["t"], "data_asset_ids": [A1, A2]}
     with pytest.raises(CodeOceanConfigError, match="data_asset_ids item"):
-        DataAssetParams(name="x", mount="x", data_asset_ids=["a1", "no way"])
+        DataAssetParams(name="x", mount="x", data_asset_ids=[A1, "no way"])
 
 
 def test_external_result_asset_body() -> None:
     params = DataAssetParams(
-        name="r", mount="r", source=ComputationSource(id="c1", path="out"), target=AWSTarget(bucket="b", prefix="p")
+        name="r", mount="r", source=ComputationSource(id=C1, path="out"), target=AWSTarget(bucket="b", prefix="p")
     )
     assert params.to_json() == {
         "name": "r",
         "mount": "r",
         "tags": [],
-        "source": {"computation": {"id": "c1", "path": "out"}},
+        "source": {"computation": {"id": C1, "path": "out"}},
         "target": {"aws": {"bucket": "b", "prefix": "p"}},
     }
 

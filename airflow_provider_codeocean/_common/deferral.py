@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import timedelta
-from typing import Any, NamedTuple, NoReturn, TypeVar
+from typing import Any, NamedTuple, NoReturn, TypeVar, cast
 
 from airflow_provider_codeocean import errors as _errors
 from airflow_provider_codeocean.errors import (
@@ -20,6 +20,7 @@ from airflow_provider_codeocean.errors import (
 )
 
 T = TypeVar("T")
+E = TypeVar("E", bound=BaseException)
 
 #: HTTP statuses that sending the same request again cannot fix (bad input, token, scope, unknown id).
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404})
@@ -134,11 +135,16 @@ def fail_fast(exc: BaseException) -> BaseException:
     retry policies keyed on ``CodeOceanApiError`` still match it), its attributes and its message.
     Anything that is not permanent (see :func:`is_permanent`) is returned unchanged.
     """
+    return never_retried(exc) if is_permanent(exc) else exc
+
+
+def never_retried(exc: E) -> E:
+    """``exc`` retyped so it is also an ``AirflowFailException``, whatever it is (see :func:`fail_fast`)."""
     from airflow.providers.common.compat.sdk import AirflowFailException
 
-    if not is_permanent(exc) or isinstance(exc, AirflowFailException):
+    if isinstance(exc, AirflowFailException):
         return exc
-    cls = type(exc)
+    cls: type[BaseException] = type(exc)
     combined = _FAIL_FAST_TYPES.get(cls)
     if combined is None:
         combined = type(
@@ -147,7 +153,7 @@ def fail_fast(exc: BaseException) -> BaseException:
             {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__},
         )
         _FAIL_FAST_TYPES[cls] = combined
-    retyped = combined.__new__(combined)
+    retyped = cast("E", combined.__new__(combined))
     retyped.__dict__.update(exc.__dict__)
     retyped.args = exc.args
     retyped.__cause__ = exc.__cause__

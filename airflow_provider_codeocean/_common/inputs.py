@@ -11,14 +11,14 @@ import contextlib
 import dataclasses
 import datetime
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_codeocean.errors import CodeOceanConfigError
 
 if TYPE_CHECKING:
-    from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
-    from airflow_provider_codeocean.models import Permissions
+    from airflow_provider_codeocean.models import CustomMetadataSchema, Permissions
 
 _USER_ROLES = ("owner", "editor", "viewer")
 _GROUP_ROLES = ("owner", "editor", "viewer", "discoverable")
@@ -143,19 +143,83 @@ def _epoch(value: Any) -> Any:
     return value
 
 
-def check_metadata(hook: CodeOceanHook, values: dict[str, Any], before: dict[str, Any] | None = None) -> None:
-    """Raise if ``values`` do not fit the deployment's custom metadata schema.
+_DATE_FORMS = (
+    "epoch seconds (a number or numeric string), an ISO date '2026-03-02' or datetime "
+    "'2026-03-02T10:00:00+00:00', or a datetime/date value"
+)
 
-    Problems already present in ``before`` (the asset's current metadata) are not blamed on this change.
+
+def _number(value: Any) -> int | float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        for kind in (int, float):
+            with contextlib.suppress(ValueError):
+                number = kind(text)
+                # JSON has no NaN or infinity.
+                return number if math.isfinite(number) else None
+    return None
+
+
+def _date(value: Any) -> int | float | None:
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return _epoch(value)  # type: ignore[no-any-return]
+    number = _number(value)
+    if number is not None or not isinstance(value, str):
+        return number
+    text = value.strip()
+    with contextlib.suppress(ValueError):
+        if len(text) == 10:
+            return _epoch(datetime.date.fromisoformat(text))  # type: ignore[no-any-return]
+        parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1))
+        # A datetime without an offset is read as UTC, as Airflow's own dates are.
+        return _epoch(parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc))  # type: ignore[no-any-return]
+    return None
+
+
+def _converted(schema: CustomMetadataSchema, values: dict[str, Any], keys: set[str]) -> dict[str, Any]:
+    """``values`` with the ``keys`` of number and date fields converted; one error naming every field that cannot be."""
+    by_name = {f.name: f for f in schema.fields}
+    result, problems = dict(values), []
+    for key in sorted(keys):
+        spec = by_name.get(key)
+        if spec is None or spec.type not in ("number", "date") or values[key] is None:
+            continue
+        convert, forms = (_date, _DATE_FORMS) if spec.type == "date" else (_number, "a number or a numeric string")
+        items = values[key] if isinstance(values[key], list) else [values[key]]
+        done = [convert(item) for item in items]
+        if any(d is None for d in done):
+            bad = [i for i, d in zip(items, done, strict=True) if d is None]
+            problems.append(f"{key!r} is a {spec.type} field and cannot take {bad[0]!r}: give {forms}")
+        else:
+            result[key] = done if isinstance(values[key], list) else done[0]
+    if problems:
+        raise CodeOceanConfigError(f"custom_metadata: {'; '.join(problems)}")
+    return result
+
+
+def check_metadata(
+    schema: CustomMetadataSchema, values: dict[str, Any], before: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``values`` converted to the deployment's custom metadata schema; raise if they do not fit it.
+
+    Number and date fields take what templates render (numeric strings, ISO dates); the values sent are
+    numbers, as the API stores them. Problems already present in ``before`` (the asset's current
+    metadata) are not blamed on this change.
     """
-    schema = hook.get_custom_metadata()
+    changed = {k for k, v in values.items() if before is None or before.get(k) != v}
+    converted = _converted(schema, values, changed)
     existing = set(schema.problems(before)) if before is not None else set()
-    problems = [p for p in schema.problems(values) if p not in existing]
+    problems = [p for p in schema.problems(converted) if p not in existing]
     if problems:
         known = ", ".join(f"{f.name} ({f.type})" for f in schema.fields) or "none"
         raise CodeOceanConfigError(
             f"custom_metadata does not fit this deployment's schema: {'; '.join(problems)}. Fields defined: {known}"
         )
+    return converted
 
 
 def bucket_fields(value: Any, what: str, cls: type[Any]) -> dict[str, Any]:
@@ -203,3 +267,70 @@ def search_body(query: Any, filters: Any, max_results: int | None, **fields: Any
         # No need to fetch a page of 1000 for a handful.
         body["limit"] = min(max_results, 1000)
     return body
+
+
+def is_templated(value: Any) -> bool:
+    """Whether ``value`` is only known once the task renders it: Jinja text, or an XComArg and the like."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if value is None or isinstance(value, (int, float, datetime.date, datetime.timedelta)):
+        return False
+    if isinstance(value, Mapping):
+        return any(is_templated(k) or is_templated(v) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(is_templated(v) for v in value)
+    return type(value).__module__.split(".")[0] in ("airflow", "jinja2")
+
+
+#: The run operator's arguments that become ``RunParams``, all templated.
+RUN_ARGUMENTS = (
+    "capsule_id", "pipeline_id", "version", "data_assets", "parameters", "named_parameters", "processes",
+    "nextflow_profile", "resume_run_id", "name",
+)  # fmt: skip
+# Stands in for a templated id so the other arguments can still be checked when the DAG is parsed.
+_SOME_ID = "00000000-0000-4000-8000-000000000000"
+
+
+def check_run_arguments(fields: dict[str, Any]) -> None:
+    """The checks ``RunParams.build`` makes after rendering, on the arguments that are not templated.
+
+    Called when the DAG file is parsed, so a typo fails there with the same message; never calls the API.
+    """
+    from airflow_provider_codeocean.models import RunParams
+
+    name = fields.pop("name", None)
+    if name is not None and not isinstance(name, str):
+        raise CodeOceanConfigError(f"name must be a string, got {name!r}")
+    literal: dict[str, Any] = {}
+    for key, value in fields.items():
+        if not is_templated(value):
+            literal[key] = value
+        elif key == "named_parameters" and isinstance(value, Mapping) and not is_templated(list(value)):
+            # Names are rarely templated even when values are: check them now.
+            literal[key] = dict.fromkeys(value, "")
+    if is_templated(fields.get("capsule_id")) or is_templated(fields.get("pipeline_id")):
+        # Which of the two the rendering fills is known only then.
+        literal["capsule_id"], literal["pipeline_id"] = _SOME_ID, None
+    RunParams.build(**literal)
+
+
+def check_asset_arguments(fields: dict[str, Any]) -> None:
+    """The data asset operators' shape checks on their literal arguments, when the DAG is parsed."""
+    from airflow_provider_codeocean.models.params import check_id, check_mount, check_tags
+
+    literal = {k: v for k, v in fields.items() if v is not None and not is_templated(v)}
+    if "name" in literal:
+        name_from(literal["name"])
+    if literal.get("mount") not in (None, ""):
+        check_mount(literal["mount"])
+    for key in ("tags", "add_tags", "remove_tags"):
+        if key in literal:
+            check_tags(literal[key])
+    check_description(literal.get("description"))
+    if "custom_metadata" in literal:
+        metadata_from(literal["custom_metadata"])
+    for key in ("computation_id", "data_asset_id"):
+        if literal.get(key) not in (None, ""):
+            id_from(literal[key], key)
+    for item in as_list(literal.get("data_asset_ids"), "data_asset_ids"):
+        check_id(item, "data_asset_ids item")

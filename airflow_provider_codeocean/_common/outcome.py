@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_codeocean._common.deferral import never_retried
+from airflow_provider_codeocean.errors import CodeOceanRunFailedError, CodeOceanRunStartFailedError
+from airflow_provider_codeocean.retry_policy import rerun_reason
+
 if TYPE_CHECKING:
     from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
     from airflow_provider_codeocean.models import Computation
@@ -17,6 +21,18 @@ OUTPUT_FILE = "output"
 
 def failed_run_message(hook: CodeOceanHook, computation: Computation) -> str:
     return f"Code Ocean {computation.describe()} {computation.outcome}: {hook.computation_url(computation.id)}"
+
+
+def run_failed_error(message: str, computation: Computation, retry_on_run_failure: bool | tuple[int, ...]) -> Exception:
+    """The error a failed run fails the task with: an ``AirflowFailException`` too if a retry would not re-run it."""
+    from airflow_provider_codeocean.models import ComputationState
+
+    started = computation.state != ComputationState.FAILED
+    error_type = CodeOceanRunFailedError if started else CodeOceanRunStartFailedError
+    if rerun_reason(retry_on_run_failure, computation) is not None:
+        return error_type(message, computation=computation.to_dict())
+    message += f"\nNot retried: retry_on_run_failure={retry_on_run_failure!r}"
+    return never_retried(error_type(message, computation=computation.to_dict()))
 
 
 def with_output_tail(message: str, hook: CodeOceanHook, computation_id: str, log: Any) -> str:

@@ -19,9 +19,14 @@ log = logging.getLogger(__name__)
 
 
 def refreshed(get: Callable[[str], T], item_id: str, summary: T, what: str = "item") -> T:
-    """``get(item_id)``, or ``summary`` when Code Ocean cannot be read right now."""
+    """``get(item_id)``, or ``summary`` when Code Ocean cannot be read right now or the item changed.
+
+    What the trigger judged decides the task's outcome (a run deleted or re-labelled since must not
+    turn a success into something else); the read only completes the return value.
+    """
     try:
-        return get(item_id)
+        item = get(item_id)
     except CodeOceanError as exc:
         log.warning("Could not read %s %s again; the task's result is the trigger's summary: %s", what, item_id, exc)
         return summary
+    return item if getattr(item, "state", None) == getattr(summary, "state", None) else summary

@@ -172,7 +172,15 @@ def normalise_domain(host: str | None, *, port: int | None, allow_http: bool, co
             f"connection {conn_id!r} has no domain: put your Code Ocean address, such as "
             "https://acme.codeocean.com, in the host field"
         )
-    parts = urlsplit(raw if "://" in raw else f"//{raw}")
+    try:
+        parts = urlsplit(raw if "://" in raw else f"//{raw}")
+        parsed_port = parts.port
+    except ValueError:
+        # Not echoing the host: a token pasted into it must not reach an error message.
+        raise CodeOceanConfigError(
+            f"connection {conn_id!r}: the host field is not a valid address (a port must be a number from "
+            "1 to 65535, an IPv6 address needs its closing ']'); use e.g. https://acme.codeocean.com:8443"
+        ) from None
     # Checked first, and without echoing the host: a token typed into it must not reach an error message.
     if "@" in parts.netloc:
         raise CodeOceanConfigError(f"connection {conn_id!r}: put the token in the password field, not in the host")
@@ -188,7 +196,7 @@ def normalise_domain(host: str | None, *, port: int | None, allow_http: bool, co
             "unencrypted; use https://, or set the extra allow_insecure_http to true if you really mean it"
         )
     netloc = f"[{hostname}]" if ":" in hostname else hostname
-    effective_port = parts.port or port
+    effective_port = parsed_port or port
     if effective_port:
         netloc += f":{effective_port}"
     path = parts.path.rstrip("/")

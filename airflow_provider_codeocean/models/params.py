@@ -11,26 +11,53 @@ from airflow_provider_codeocean.errors import CodeOceanConfigError
 from airflow_provider_codeocean.models._parse import JSON, drop_none
 from airflow_provider_codeocean.models.computation import DataAssetMount
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+# Every Code Ocean id (capsule, pipeline, computation, data asset) is a UUID; a truncated one would
+# only fail at the server, after a round trip, or match nothing.
+_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Mounts are folder names under /data: one path segment, no spaces or shell metacharacters.
-_MOUNT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
+_MOUNT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
+# A named parameter reaches the script as "--NAME VALUE": one word, and no argument can hold a NUL.
+PARAM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+MAX_PARAMETER_BYTES = 64 * 1024
 
 
 def check_id(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not _ID.match(value.strip()):
+    if not isinstance(value, str) or not _ID.fullmatch(value.strip()):
         raise CodeOceanConfigError(
-            f"{what} must be a Code Ocean id such as '4bc97533-6eb4-48ac-966f-648548a756d2', got {value!r}"
+            f"{what} must be a Code Ocean id, a UUID such as '4bc97533-6eb4-48ac-966f-648548a756d2' "
+            f"(copy it whole from the capsule's or asset's page), got {value!r}"
         )
     return value.strip()
 
 
 def check_mount(value: Any, what: str = "mount") -> str:
-    if not isinstance(value, str) or not _MOUNT.match(value):
+    if not isinstance(value, str) or not _MOUNT.fullmatch(value):
         raise CodeOceanConfigError(
             f"{what} must be a folder name of letters, digits, '_', '-' or '.', not starting with '.' or '-', "
             f"with no '/' or spaces, got {value!r}"
         )
     return value
+
+
+def check_parameter_value(value: str, what: str) -> str:
+    if "\x00" in value:
+        raise CodeOceanConfigError(f"{what} contains a NUL byte, which no command-line argument can carry")
+    size = len(value.encode())
+    if size > MAX_PARAMETER_BYTES:
+        raise CodeOceanConfigError(
+            f"{what} is {size} bytes, over the {MAX_PARAMETER_BYTES}-byte limit for a parameter; "
+            "put large inputs in a data asset and pass its path"
+        )
+    return value
+
+
+def check_parameter_name(name: Any, what: str) -> str:
+    if not isinstance(name, str) or not PARAM_NAME.fullmatch(name):
+        raise CodeOceanConfigError(
+            f"{what}: the parameter name {name!r} is not valid: use 1-128 letters, digits, '_', '-' or '.', "
+            "starting with a letter, digit or '_' (no spaces or ';'), as in the capsule's App Panel"
+        )
+    return name
 
 
 def safe_mount(name: str) -> str:
@@ -88,7 +115,7 @@ def _string_list(value: Any, what: str) -> list[str]:
         raise CodeOceanConfigError(
             f"{what} values must be strings (Code Ocean passes them to the script as text); convert these: {bad!r}"
         )
-    return list(value)
+    return [check_parameter_value(v, f"{what}[{i}]") for i, v in enumerate(value)]
 
 
 def named_parameters_from(value: Any, what: str = "named_parameters") -> list[NamedParameter]:
@@ -114,11 +141,12 @@ def named_parameters_from(value: Any, what: str = "named_parameters") -> list[Na
     for name, val in pairs:
         if not isinstance(name, str) or not name:
             raise CodeOceanConfigError(f"{what}: a parameter name must be a non-empty string, got {name!r}")
+        check_parameter_name(name, what)
         if not isinstance(val, str):
             raise CodeOceanConfigError(
                 f"{what}: the value of {name!r} must be a string (Code Ocean passes it as text), got {val!r}"
             )
-        result.append(NamedParameter(name, val))
+        result.append(NamedParameter(name, check_parameter_value(val, f"{what}: the value of {name!r}")))
     return result
 
 
@@ -179,6 +207,11 @@ class RunParams:
         processes: Any = None,
     ) -> RunParams:
         """Validate loosely typed input (templated operator fields) into a RunParams."""
+        if parameters and named_parameters:
+            raise CodeOceanConfigError(
+                "give parameters (ordered) or named_parameters, not both: Code Ocean documents no order for "
+                "mixing them, so the script could read a value as the wrong parameter; name every value instead"
+            )
         if bool(capsule_id) == bool(pipeline_id):
             raise CodeOceanConfigError(
                 "give exactly one of capsule_id or pipeline_id "

@@ -2,32 +2,35 @@
 
 from __future__ import annotations
 
-import re
 import time
-from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from airflow.providers.common.compat.sdk import conf
 
+from airflow_provider_codeocean._common.adoption import runs_of_task, unnamed_matches
 from airflow_provider_codeocean._common.deferral import COMPUTATION_EVENTS, deadlines, resume
-from airflow_provider_codeocean._common.identity import MAX_NAME_LENGTH, TaskIdentity, TaskStore, run_marker
-from airflow_provider_codeocean._common.inputs import wait_seconds
+from airflow_provider_codeocean._common.identity import (
+    MAX_NAME_LENGTH,
+    TaskIdentity,
+    TaskStore,
+    run_marker,
+    try_lineage,
+)
+from airflow_provider_codeocean._common.inputs import RUN_ARGUMENTS, check_run_arguments, wait_seconds
 from airflow_provider_codeocean._common.lineage import ComputationLineageMixin
-from airflow_provider_codeocean._common.outcome import failed_run_message, with_output_tail
+from airflow_provider_codeocean._common.outcome import failed_run_message, run_failed_error, with_output_tail
 from airflow_provider_codeocean._common.refresh import refreshed
 from airflow_provider_codeocean._common.xcom import push_computation_link
 from airflow_provider_codeocean.errors import (
     CodeOceanError,
     CodeOceanNotFoundError,
-    CodeOceanRunFailedError,
-    CodeOceanServerError,
-    CodeOceanTransportError,
     CodeOceanWaitTimeoutError,
 )
 from airflow_provider_codeocean.links import CodeOceanComputationLink
 from airflow_provider_codeocean.operators.base import CodeOceanBaseOperator
+from airflow_provider_codeocean.retry_policy import RetryOnRunFailure, rerun_reason, retry_on_run_failure_option
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -46,8 +49,6 @@ __all__ = [
 #: task_state_store keys (Airflow 3.3+): the run this task instance started, and "a submit is under way".
 STATE_COMPUTATION_ID = "codeocean_computation_id"
 STATE_SUBMIT_STARTED = "codeocean_submit_started"
-#: The name Code Ocean gives a run nobody named ("Run 1234567").
-_DEFAULT_RUN_NAME = re.compile(r"^Run \d+$")
 
 
 class CodeOceanRunCapsuleOperator(ComputationLineageMixin, CodeOceanBaseOperator):
@@ -55,23 +56,18 @@ class CodeOceanRunCapsuleOperator(ComputationLineageMixin, CodeOceanBaseOperator
 
     The run succeeds only if its state is ``completed``, its end status ``succeeded`` and its exit code
     0 or absent; anything else fails the task with :class:`~airflow_provider_codeocean.errors.CodeOceanRunFailedError`
-    carrying the state, end status, exit code, the link and the last lines of the run's ``output`` file.
-    An API that stays unavailable raises :class:`~airflow_provider_codeocean.errors.CodeOceanApiError` or
-    :class:`~airflow_provider_codeocean.errors.CodeOceanTransportError` instead, so a retry policy can tell
-    them apart. Bad input and API answers 400/401/403/404 fail the task without Airflow retries (the raised
-    error is also an ``AirflowFailException``).
+    (state, end status, exit code, link, last lines of the run's ``output``). API outages raise
+    ``CodeOceanApiError`` or ``CodeOceanTransportError``; bad input and 400/401/403/404 fail the task
+    without Airflow retries (the error is also an ``AirflowFailException``).
 
-    The computation id and its Code Ocean URL are pushed to XCom (keys ``codeocean_computation_id`` and
-    ``codeocean_computation_url``) before waiting, so the "Code Ocean computation" link works while the task
-    waits. The return value (XCom ``return_value``) is the finished computation's JSON.
+    The computation id and URL go to XCom (``codeocean_computation_id``, ``codeocean_computation_url``)
+    before waiting; the return value is the finished computation's JSON.
 
-    **No duplicate runs.** Each run is renamed right after it starts to a deterministic name ending in
-    ``[af-<hash of dag, run, task, map index>]``. A retry first looks for that run and reattaches to it if it
-    is still going (on Airflow 3.3+ the run id is also kept in ``task_state_store`` until the task is done
-    with it, so a run that succeeded while the worker was dead is reused too). If submitting fails
-    ambiguously (5xx, timeout, dropped connection: the run may exist), the operator looks for an unnamed run
-    of the same capsule created since the submit, with the same parameters and data assets, before it
-    submits again. See ``docs/computations.md``.
+    **No duplicate runs.** Each run is named ``<name> [af-<hash of dag, run, task, map index>/<lineage>]``
+    right after it starts. A retry reattaches to that run if it is still going, delivers it if it
+    succeeded while no try watched, re-runs or reports it if it failed (``retry_on_run_failure``); a clear
+    runs again. An ambiguous submit failure looks for the run before submitting again. See
+    ``docs/computations.md``.
 
     :param capsule_id: the capsule to run (give this or ``pipeline_id``).
     :param pipeline_id: the pipeline to run (give this or ``capsule_id``).
@@ -91,11 +87,18 @@ class CodeOceanRunCapsuleOperator(ComputationLineageMixin, CodeOceanBaseOperator
         ``[operators] default_deferrable``.
     :param poll_interval: seconds between status checks (a number or timedelta above 0).
     :param timeout: how long to wait for the run (seconds or timedelta); when it passes, the task fails and,
-        with ``cancel_on_kill``, the run is stopped. No limit by default (``execution_timeout`` still applies).
-    :param cancel_on_kill: stop the run when the task stops waiting for it without a result: it is killed
-        (marked failed or success, cleared, SIGTERM), or ``timeout`` or ``execution_timeout`` passes. Code
-        Ocean's only way to stop a run is ``DELETE computations/{id}``, which **also deletes the run and its
-        results**. Set to False to leave the run going; a retry of the task then reattaches to it.
+        with ``cancel_on_timeout``, the run is deleted. No limit by default (``execution_timeout`` still applies).
+    :param cancel_on_kill: stop the run when the task is killed (marked failed or success, cleared, SIGTERM).
+        Code Ocean's only way to stop a run is ``DELETE computations/{id}``, which **also deletes the run and
+        its results**. Set to False to leave the run going; a retry of the task then reattaches to it.
+    :param cancel_on_timeout: the same when ``timeout`` or ``execution_timeout`` passes. None (the default)
+        follows ``cancel_on_kill``; False keeps the run and its results, and a retry reattaches to it.
+    :param retry_on_run_failure: what an Airflow retry re-runs after the run finished without succeeding:
+        True (default) any failed run; False only a run that failed before its code ran (state ``failed``),
+        the others fail the task without retries; or a list of exit codes (e.g. ``[137, 143]``) worth a new
+        run. See :mod:`airflow_provider_codeocean.retry_policy`.
+    :param check_capture: the capture task (or its task_id): its name, mount, tags and custom metadata are
+        rendered and checked before the run starts, except values pulled from XCom (``docs/computations.md``).
     """
 
     template_fields: Sequence[str] = (
@@ -145,9 +148,13 @@ class CodeOceanRunCapsuleOperator(ComputationLineageMixin, CodeOceanBaseOperator
         poll_interval: float | timedelta = 30.0,
         timeout: float | timedelta | None = None,
         cancel_on_kill: bool = True,
+        cancel_on_timeout: bool | None = None,
+        retry_on_run_failure: RetryOnRunFailure = True,
+        check_capture: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.check_capture = check_capture
         self.capsule_id = capsule_id
         self.pipeline_id = pipeline_id
         self.version = version
@@ -163,17 +170,33 @@ class CodeOceanRunCapsuleOperator(ComputationLineageMixin, CodeOceanBaseOperator
         # Checked here so a typo fails at DAG parse time, not hours later.
         self.poll_interval, self.timeout = wait_seconds(poll_interval, timeout)
         self.cancel_on_kill = cancel_on_kill
+        self.cancel_on_timeout = cancel_on_kill if cancel_on_timeout is None else bool(cancel_on_timeout)
+        self.retry_on_run_failure = retry_on_run_failure_option(retry_on_run_failure)
         self._computation_id: str | None = None
+        self._execution_timed_out = False
+        check_run_arguments({f: getattr(self, f) for f in RUN_ARGUMENTS})
 
     # Execution
 
+    def execute(self, context: Context) -> Any:
+        from airflow.providers.common.compat.sdk import AirflowTaskTimeout
+
+        try:
+            return super().execute(context)
+        except AirflowTaskTimeout:
+            # Airflow calls on_kill next; this is how it tells an execution_timeout from a kill.
+            self._execution_timed_out = True
+            raise
+
     def _execute(self, context: Context) -> Any:
-        params = self._run_params()
+        params = self._run_params(context)
         name = self._run_name(context)
         store = TaskStore(context)
-        computation = self._find_previous_run(params, name, context, store)
+        computation = self._find_previous_run(params, context, store)
         if computation is None:
             computation = self._submit(params, store)
+        elif computation.is_terminal:
+            self.log.info("Taking over %s, which finished while no try was watching it", computation.describe())
         else:
             self.log.info("Reattaching to %s instead of starting a new run", computation.describe())
         self._claim(computation, name, store)
@@ -215,16 +238,13 @@ class CodeOceanRunCapsuleOperator(ComputationLineageMixin, CodeOceanBaseOperator
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        """Resume after the trigger fired. Runs in a fresh process: everything comes from the event."""
+        """Resume after the trigger fired, in a fresh process: the event says how the run ended."""
         from airflow_provider_codeocean.models import Computation
 
         def finish(event: dict[str, Any], raw: dict[str, Any]) -> Any:
             self._computation_id = computation_id = event["computation_id"]
             summary = Computation.from_json(raw)
             computation = refreshed(self.hook.get_computation, computation_id, summary, "computation")
-            # The run must not look different from what the trigger judged (e.g. if it was deleted since).
-            if computation.outcome != summary.outcome:
-                computation = summary
             return self._finish(computation, TaskStore(context))
 
         return resume(event, COMPUTATION_EVENTS, finish, self._timed_out)
@@ -234,42 +254,34 @@ class CodeOceanRunCapsuleOperator(ComputationLineageMixin, CodeOceanBaseOperator
         self._give_up(self._computation_id, str(event.get("deadline") or "wait"))
 
     def on_kill(self) -> None:
-        """Stop the run when the worker task is killed (SIGTERM, execution_timeout), if ``cancel_on_kill``."""
-        if self.cancel_on_kill and self._computation_id:
-            self._stop(self._computation_id, "the task was killed")
+        """Delete the run when the task is killed (``cancel_on_kill``) or its execution_timeout passed
+        (``cancel_on_timeout``)."""
+        if not self._computation_id:
+            return
+        if not self._execution_timed_out:
+            if self.cancel_on_kill:
+                self._stop(self._computation_id, "the task was killed")
+        elif self.cancel_on_timeout:
+            self._stop(self._computation_id, "the task's execution_timeout passed")
+        else:
+            self.log.info("Leaving computation %s going (cancel_on_timeout=False)", self._computation_id)
 
     # Steps
 
-    def _run_params(self) -> RunParams:
-        from airflow_provider_codeocean.models import RunParams
+    def _run_params(self, context: Context) -> RunParams:
+        from airflow_provider_codeocean._common.preflight import checked_run_params
 
-        if self.name is not None and not isinstance(self.name, str):
-            raise self._config_error(f"name must be a string, got {self.name!r}")
-        return RunParams.build(
-            capsule_id=self.capsule_id,
-            pipeline_id=self.pipeline_id,
-            version=self.version,
-            resume_run_id=self.resume_run_id,
-            nextflow_profile=self.nextflow_profile,
-            data_assets=self.data_assets,
-            parameters=self.parameters,
-            named_parameters=self.named_parameters,
-            processes=self.processes,
-        )
-
-    @staticmethod
-    def _config_error(message: str) -> CodeOceanError:
-        from airflow_provider_codeocean.errors import CodeOceanConfigError
-
-        return CodeOceanConfigError(message)
+        return checked_run_params(self, context)
 
     def _run_name(self, context: Context) -> str:
-        return TaskIdentity.of(context).run_name(self.name or None)
+        return TaskIdentity.of(context).run_name(self.name or None, try_lineage(context, self.retries))
 
-    def _find_previous_run(
-        self, params: RunParams, name: str, context: Context, store: TaskStore
-    ) -> Computation | None:
-        """The run an earlier try of this task instance started, if it is still going or succeeded."""
+    def _find_previous_run(self, params: RunParams, context: Context, store: TaskStore) -> Computation | None:
+        """The run an earlier try of this task instance started that this try takes over, if any.
+
+        Still going: reattach. Succeeded, in this try's lineage: deliver it. Failed, in this lineage:
+        returned (to be reported) only if ``retry_on_run_failure`` does not re-run it.
+        """
         # Stored only until the task is done with the run, so a run found here was never delivered:
         # reuse it even if it succeeded meanwhile (the worker died before it could report).
         stored_id = store.get(STATE_COMPUTATION_ID)
@@ -285,72 +297,48 @@ class CodeOceanRunCapsuleOperator(ComputationLineageMixin, CodeOceanBaseOperator
         if try_number <= 1 and not isinstance(submit_started, (int, float)):
             return None
         runs = self.hook.list_computations(params.target_id, pipeline=params.is_pipeline)
-        marker = f"[{TaskIdentity.of(context).run_marker}]"
-        # By name only runs still going: a finished one may be a result the task already delivered, and
-        # a cleared task must run again.
-        candidates = [c for c in runs if c.name.endswith(marker) and not c.is_terminal]
+        candidates = runs_of_task(runs, TaskIdentity.of(context), try_lineage(context, self.retries))
         if not candidates and isinstance(submit_started, (int, float)):
             # An earlier try died between starting the run and naming it, so it never delivered it.
             candidates = [
-                c for c in self._unnamed_matches(runs, params, submit_started) if not c.is_terminal or c.succeeded
+                c
+                for c in unnamed_matches(runs, params, submit_started - self.clock_skew)
+                if not c.is_terminal or c.succeeded
             ]
         if not candidates:
             self.log.info("No earlier run of this task to reattach to (try %s)", try_number)
             return None
-        return max(candidates, key=lambda c: c.created or 0)
+        latest = max(candidates, key=lambda c: c.created or 0)
+        if latest.is_terminal and not latest.succeeded:
+            reason = rerun_reason(self.retry_on_run_failure, latest)
+            if reason is not None:
+                self.log.info("The previous try's run %s failed; starting a new run because %s", latest.id, reason)
+                return None
+        return latest
 
     def _submit(self, params: RunParams, store: TaskStore) -> Computation:
         """Start the run; after an ambiguous failure, find the run the failed request may have started."""
-        for attempt in range(1, self.submit_attempts + 1):
+        from airflow_provider_codeocean._common.reconcile import create_once
+
+        started = time.time()
+
+        def submit() -> Computation:
+            nonlocal started
             started = time.time()
             store.set(STATE_SUBMIT_STARTED, started)
-            try:
-                computation = self.hook.run_computation(params)
-            except (CodeOceanServerError, CodeOceanTransportError) as exc:
-                self.log.warning(
-                    "Starting the run failed ambiguously (attempt %d of %d), it may exist anyway: %s",
-                    attempt,
-                    self.submit_attempts,
-                    exc,
-                )
-                found = self._reconcile(params, started)
-                if found is not None:
-                    self.log.info("Found the run the failed request started: %s", found.describe())
-                    return found
-                if attempt == self.submit_attempts:
-                    raise
-                continue
-            self.log.info("Started %s", computation.describe())
-            return computation
-        raise AssertionError("unreachable")  # pragma: no cover
+            return self.hook.run_computation(params)
 
-    def _reconcile(self, params: RunParams, since: float) -> Computation | None:
-        for delay in self.reconcile_delays:
-            if delay:
-                time.sleep(delay)
-            try:
-                runs = self.hook.list_computations(params.target_id, pipeline=params.is_pipeline)
-            except CodeOceanError as exc:
-                if not exc.transient:
-                    raise
-                self.log.warning("Listing runs to find the new one failed: %s", exc)
-                continue
-            matches = self._unnamed_matches(runs, params, since)
-            if matches:
-                # The earliest match is most likely ours; a second one is someone else's identical run.
-                return min(matches, key=lambda c: c.created or 0)
-        return None
+        def find() -> Computation | None:
+            runs = self.hook.list_computations(params.target_id, pipeline=params.is_pipeline)
+            matches = unnamed_matches(runs, params, started - self.clock_skew)
+            # The earliest match is most likely ours; a second one is someone else's identical run.
+            return min(matches, key=lambda c: c.created or 0) if matches else None
 
-    def _unnamed_matches(self, runs: list[Computation], params: RunParams, since: float) -> list[Computation]:
-        earliest = since - self.clock_skew
-        return [
-            c
-            for c in runs
-            if _DEFAULT_RUN_NAME.match(c.name or "")
-            and c.created is not None
-            and c.created >= earliest
-            and _same_request(c, params)
-        ]
+        computation = create_once(
+            submit, find, what="the run", log=self.log, delays=self.reconcile_delays, attempts=self.submit_attempts
+        )
+        self.log.info("Started %s", computation.describe())
+        return computation
 
     def _claim(self, computation: Computation, name: str, store: TaskStore) -> None:
         """Name the run deterministically and remember it, so later tries find it."""
@@ -387,19 +375,29 @@ class CodeOceanRunCapsuleOperator(ComputationLineageMixin, CodeOceanBaseOperator
             self.log.info("%s succeeded", computation.describe())
             return computation.to_dict()
         message = with_output_tail(failed_run_message(self.hook, computation), self.hook, computation.id, self.log)
-        raise CodeOceanRunFailedError(message, computation=computation.to_dict())
+        raise run_failed_error(message, computation, self.retry_on_run_failure)
 
     def _give_up(self, computation_id: str, deadline: str) -> NoReturn:
         what = "execution_timeout" if deadline == "execution" else f"timeout of {self.timeout} s"
         message = f"Code Ocean computation {computation_id} did not finish within the task's {what}"
-        if self.cancel_on_kill:
+        if self.cancel_on_timeout:
             self._stop(computation_id, f"the task's {what} passed")
-            message += "; the run was stopped"
+            message += (
+                "; the run was deleted with its results (Code Ocean's only way to stop a run is to delete it; "
+                "cancel_on_timeout=False keeps it)"
+            )
+        else:
+            message += "; the run was left going (cancel_on_timeout=False), and a retry reattaches to it"
         raise CodeOceanWaitTimeoutError(message, deadline=deadline)
 
     def _stop(self, computation_id: str, reason: str) -> None:
         """Best effort: DELETE is the API's only stop, and it deletes the run too."""
-        self.log.info("Stopping Code Ocean computation %s: %s", computation_id, reason)
+        self.log.warning(
+            "Deleting Code Ocean computation %s with its results (%s): Code Ocean's only way to stop a run "
+            "is to delete it",
+            computation_id,
+            reason,
+        )
         try:
             self.hook.delete_computation(computation_id)
         except CodeOceanNotFoundError:
@@ -418,17 +416,3 @@ class CodeOceanRunPipelineOperator(CodeOceanRunCapsuleOperator):
         if "capsule_id" in kwargs:
             raise TypeError("CodeOceanRunPipelineOperator takes pipeline_id, not capsule_id")
         super().__init__(pipeline_id=pipeline_id, **kwargs)
-
-
-def _same_request(computation: Computation, params: RunParams) -> bool:
-    """Whether a listed run could come from this request. Fields the list leaves out are not compared."""
-    raw = computation.raw
-    wanted_assets = {d.id for d in params.data_assets}
-    if "data_assets" in raw and not wanted_assets <= set(computation.data_asset_ids):
-        return False
-    if "parameters" in raw:
-        sent = list(params.parameters or []) + [p.value for p in params.named_parameters or []]
-        reported = Counter(p.value for p in computation.parameters if p.value is not None)
-        if Counter(sent) - reported:
-            return False
-    return True

@@ -11,16 +11,17 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from airflow.providers.common.compat.sdk import conf
 
 from airflow_provider_codeocean._common.asset_events import DataAssetEventsMixin
-from airflow_provider_codeocean._common.deferral import DATA_ASSET_EVENTS, deadlines, resume
+from airflow_provider_codeocean._common.deferral import DATA_ASSET_EVENTS, deadlines, never_retried, resume
 from airflow_provider_codeocean._common.identity import RUN_TAG_PREFIX, TaskIdentity, run_tag
 from airflow_provider_codeocean._common.inputs import (
     as_list,
     bucket_fields,
+    check_asset_arguments,
     check_description,
     check_metadata,
     id_from,
@@ -29,14 +30,13 @@ from airflow_provider_codeocean._common.inputs import (
     permissions_from,
     wait_seconds,
 )
+from airflow_provider_codeocean._common.reconcile import AMBIGUOUS, RECONCILE_DELAYS, SUBMIT_ATTEMPTS, create_once
 from airflow_provider_codeocean._common.xcom import push_data_asset_link
 from airflow_provider_codeocean.errors import (
     CodeOceanConfigError,
     CodeOceanDataAssetFailedError,
     CodeOceanError,
     CodeOceanRunFailedError,
-    CodeOceanServerError,
-    CodeOceanTransportError,
     CodeOceanWaitTimeoutError,
 )
 from airflow_provider_codeocean.links import CodeOceanDataAssetLink
@@ -75,8 +75,9 @@ class CodeOceanCreateDataAssetOperator(DataAssetEventsMixin, CodeOceanBaseOperat
 
     Creating is idempotent per task instance: the asset is tagged ``airflow-run:<hash of dag, run, task,
     map index>``; a retry, or a create request whose answer was lost (a 5xx or dropped connection after
-    the server acted), finds that asset instead of creating a second one. An asset of an earlier try that
-    ended ``failed`` is not reused.
+    the server acted), finds that asset instead of creating a second one; a create that the search proves
+    never arrived is sent again within the try (3 attempts in all). An asset of an earlier try that ended
+    ``failed`` is not reused. See docs/guarantees.md for every fault.
 
     The asset's id and URL are pushed to XCom (``codeocean_data_asset_id``/``codeocean_data_asset_url``)
     before waiting, and the asset's JSON (as Code Ocean returns it) is the task's return value.
@@ -139,6 +140,11 @@ class CodeOceanCreateDataAssetOperator(DataAssetEventsMixin, CodeOceanBaseOperat
     operator_extra_links = (CodeOceanDataAssetLink(),)
     ui_color = "#d7ecf7"
 
+    #: Seconds to wait before each look for the asset after an ambiguous create failure.
+    reconcile_delays: ClassVar[tuple[float, ...]] = RECONCILE_DELAYS
+    #: How many times a create that failed ambiguously (and whose asset was not found) is sent in all.
+    submit_attempts: ClassVar[int] = SUBMIT_ATTEMPTS
+
     def __init__(
         self,
         *,
@@ -191,6 +197,10 @@ class CodeOceanCreateDataAssetOperator(DataAssetEventsMixin, CodeOceanBaseOperat
         self.deferrable = deferrable
         # Checked here so a typo fails at DAG parse time, not hours later.
         self.poll_interval, self.timeout = wait_seconds(poll_interval, timeout)
+        check_asset_arguments(
+            {f: getattr(self, f) for f in ("name", "mount", "tags", "description", "custom_metadata")}
+            | {"computation_id": computation_id, "data_asset_ids": data_asset_ids}
+        )
 
     # Building the request (no API calls)
 
@@ -268,7 +278,8 @@ class CodeOceanCreateDataAssetOperator(DataAssetEventsMixin, CodeOceanBaseOperat
             raise CodeOceanConfigError("permissions can only be applied to a ready asset: set wait_for_ready=True")
         hook = self.hook
         if params.custom_metadata and self.validate_custom_metadata:
-            check_metadata(hook, params.custom_metadata)
+            metadata = check_metadata(hook.get_custom_metadata(), params.custom_metadata)
+            params = dataclasses.replace(params, custom_metadata=metadata)
         from airflow_provider_codeocean.models import ComputationSource
 
         if isinstance(params.source, ComputationSource):
@@ -300,10 +311,13 @@ class CodeOceanCreateDataAssetOperator(DataAssetEventsMixin, CodeOceanBaseOperat
                 self.log.warning("%s succeeded but reports no results", computation.describe())
             return
         if not self.capture_failed:
-            raise CodeOceanRunFailedError(
-                f"refusing to capture {computation.describe()}: it did not succeed. "
-                "Set capture_failed=True to capture its results anyway.",
-                computation=computation.to_dict(),
+            # The run is finished: no retry of this task can make it succeed.
+            raise never_retried(
+                CodeOceanRunFailedError(
+                    f"refusing to capture {computation.describe()}: it did not succeed. "
+                    "Set capture_failed=True to capture its results anyway.",
+                    computation=computation.to_dict(),
+                )
             )
         self.log.warning("Capturing %s although it did not succeed (capture_failed=True)", computation.describe())
 
@@ -311,7 +325,7 @@ class CodeOceanCreateDataAssetOperator(DataAssetEventsMixin, CodeOceanBaseOperat
         if tag is None:
             try:
                 return hook.create_data_asset(params)
-            except (CodeOceanServerError, CodeOceanTransportError) as exc:
+            except AMBIGUOUS as exc:
                 raise CodeOceanError(
                     f"creating data asset {params.name!r} failed without a clear answer ({exc}); it may or may "
                     "not exist now. With idempotent=False it cannot be looked up safely: check Code Ocean "
@@ -327,21 +341,21 @@ class CodeOceanCreateDataAssetOperator(DataAssetEventsMixin, CodeOceanBaseOperat
             return asset
         if earlier:
             self.log.info("Earlier tries created only failed assets %s; creating a new one", [a.id for a in earlier])
-        try:
-            asset = hook.create_data_asset(params)
-        except (CodeOceanServerError, CodeOceanTransportError) as exc:
-            # The server may have created the asset before the answer was lost: look before giving up.
-            self.log.warning(
-                "Creating data asset %r failed ambiguously (%s); looking for it by tag %s", params.name, exc, tag
-            )
-            known = {a.id for a in earlier}
+        known = {a.id for a in earlier}
+
+        def created_by_us() -> DataAsset | None:
             created = [a for a in _find_tagged(hook, params.name, tag) if a.id not in known]
-            if not created:
-                raise
-            asset = hook.get_data_asset(created[0].id)
-            self.log.info("Found %s created by the ambiguous request", asset.describe())
-            return asset
-        self.log.info("Created %s", asset.describe())
+            return hook.get_data_asset(created[0].id) if created else None
+
+        asset = create_once(
+            lambda: hook.create_data_asset(params),
+            created_by_us,
+            what=f"data asset {params.name!r} (tag {tag})",
+            log=self.log,
+            delays=self.reconcile_delays,
+            attempts=self.submit_attempts,
+        )
+        self.log.info("Created or found %s", asset.describe())
         return asset
 
     def _defer(self, data_asset_id: str) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_codeocean._common.asset_events import DataAssetEventsMixin
 from airflow_provider_codeocean._common.inputs import (
     as_list,
+    check_asset_arguments,
     check_description,
     check_metadata,
     id_from,
@@ -84,6 +85,8 @@ class CodeOceanUpdateDataAssetOperator(DataAssetEventsMixin, CodeOceanBaseOperat
         self.custom_metadata = custom_metadata
         self.remove_custom_metadata = remove_custom_metadata
         self.validate_custom_metadata = validate_custom_metadata
+        fields = ("data_asset_id", "name", "description", "mount", "tags", "add_tags", "remove_tags")
+        check_asset_arguments({f: getattr(self, f) for f in (*fields, "custom_metadata")})
 
     def _execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_codeocean.models import DataAssetUpdate
@@ -107,6 +110,8 @@ class CodeOceanUpdateDataAssetOperator(DataAssetEventsMixin, CodeOceanBaseOperat
         tags = _dedupe([*(current.tags if replace_tags is None else replace_tags), *add_tags])
         tags = [t for t in tags if t not in remove_tags]
         merged = {k: v for k, v in {**current.custom_metadata, **metadata}.items() if k not in drop_keys}
+        if (metadata or drop_keys) and self.validate_custom_metadata:
+            merged = check_metadata(hook.get_custom_metadata(), merged, before=current.custom_metadata)
         update = DataAssetUpdate(
             name=name if name is not None else current.name,
             description=self.description if self.description is not None else (current.description or ""),
@@ -114,8 +119,6 @@ class CodeOceanUpdateDataAssetOperator(DataAssetEventsMixin, CodeOceanBaseOperat
             mount=mount or current.mount,
             custom_metadata=merged,
         )
-        if (metadata or drop_keys) and self.validate_custom_metadata:
-            check_metadata(hook, merged, before=current.custom_metadata)
         push_data_asset_link(context, hook, asset_id, self.log)
         unchanged = (
             update.name == current.name

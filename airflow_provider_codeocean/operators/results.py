@@ -15,6 +15,7 @@ from airflow_provider_codeocean._common.inputs import id_from
 from airflow_provider_codeocean.errors import (
     CodeOceanConfigError,
     CodeOceanError,
+    CodeOceanNotFoundError,
     CodeOceanRunFailedError,
 )
 from airflow_provider_codeocean.operators.base import CodeOceanBaseOperator
@@ -89,15 +90,20 @@ class CodeOceanDownloadResultsOperator(CodeOceanBaseOperator):
         hook = self.hook
         _check_finished(hook, computation_id, self.require_success, self.log)
 
-        written = []
-        for item in hook.walk_results(computation_id, prefix):
-            relative = _results_path(item.path, "result path")
-            if patterns and not any(fnmatch.fnmatchcase(relative, p) for p in patterns):
-                continue
-            target = destination / relative
-            size, digest = _download(hook, computation_id, item.path, target, self.retries_per_file)
-            self.log.info("Wrote %s (%d bytes, sha256 %s)", target, size, digest)
-            written.append({"path": relative, "destination": str(target), "size": size, "sha256": digest})
+        written: list[dict[str, Any]] = []
+        try:
+            for item in hook.walk_results(computation_id, prefix):
+                relative = _results_path(item.path, "result path")
+                if patterns and not any(fnmatch.fnmatchcase(relative, p) for p in patterns):
+                    continue
+                target = destination / relative
+                size, digest = _download(hook, computation_id, item.path, target, self.retries_per_file)
+                self.log.info("Wrote %s (%d bytes, sha256 %s)", target, size, digest)
+                written.append({"path": relative, "destination": str(target), "size": size, "sha256": digest})
+        except CodeOceanNotFoundError as exc:
+            if written or not prefix:
+                raise
+            raise _missing(hook, computation_id, prefix, exc) from None
         if not written:
             message = f"no result files of computation {computation_id} matched path={prefix!r} include={patterns}"
             if self.fail_if_empty:
@@ -162,7 +168,10 @@ def read_result(
     encoding: str = "utf-8",
 ) -> Any:
     """A small result file as parsed JSON or text (for use in ``@task`` functions too)."""
-    data = hook.read_result_file(computation_id, path, max_bytes=max_bytes)
+    try:
+        data = hook.read_result_file(computation_id, path, max_bytes=max_bytes)
+    except CodeOceanNotFoundError as exc:
+        raise _missing(hook, computation_id, path, exc) from None
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError:
@@ -176,6 +185,28 @@ def read_result(
 
 
 # Helpers
+
+
+def _missing(
+    hook: CodeOceanHook, computation_id: str, path: str, exc: CodeOceanNotFoundError
+) -> CodeOceanNotFoundError:
+    """The 404 of a missing result path, naming what its folder holds (or the nearest folder that exists)."""
+    folder = str(PurePosixPath(path).parent).strip(".")
+    while True:
+        try:
+            items = hook.list_results(computation_id, folder).items
+            break
+        except CodeOceanNotFoundError:
+            if not folder:
+                return exc
+            folder = str(PurePosixPath(folder).parent).strip(".")
+        except CodeOceanError:
+            return exc
+    names = sorted(f"{i.name}/" if str(i.type) == "folder" else i.name for i in items)
+    listing = ", ".join(names[:30]) + (f" and {len(names) - 30} more" if len(names) > 30 else "") or "nothing"
+    where = f"{folder}/" if folder else "the results folder"
+    hint = f"computation {computation_id} has no result {path!r}; {where} holds: {listing}"
+    return CodeOceanNotFoundError(exc.message, status_code=404, method=exc.method, path=exc.path, hint=hint)
 
 
 def _check_finished(hook: CodeOceanHook, computation_id: str, require_success: bool, log: Any) -> None:

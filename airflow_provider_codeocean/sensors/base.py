@@ -117,10 +117,8 @@ class CodeOceanWaitSensor(BaseSensorOperator):  # type: ignore[misc]  # Airflow 
         """Resume after the trigger fired (in a fresh process: everything comes from the event)."""
 
         def finish(checked: dict[str, Any], raw: dict[str, Any]) -> Any:
-            summary = self.from_json(raw)
-            item = refreshed(self.get, checked[self.events.id_key], summary, self.events.kind)
-            # What the trigger judged decides; the read only completes the return value.
-            return self.finish(item if item.is_terminal and item.state == summary.state else summary)
+            item = refreshed(self.get, checked[self.events.id_key], self.from_json(raw), self.events.kind)
+            return self.finish(item)
 
         return resume(event, self.events, finish, self._timed_out)
 

@@ -10,6 +10,9 @@ Fixtures:
 * ``codeocean_emulator_options`` - extra keyword arguments for :class:`CodeOceanEmulator`
   (default: a short asset-ready delay); override to change them.
 * ``codeocean_emulator`` - the running emulator; also sets ``AIRFLOW_CONN_CODEOCEAN_DEFAULT``.
+* ``codeocean_dag_test`` - runs one of your DAG files with ``dag.test()`` in a throwaway Airflow whose
+  ``codeocean_default`` connection points at ``codeocean_emulator`` (see
+  :mod:`airflow_provider_codeocean.testing.dag_testing`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from airflow_provider_codeocean.testing.dag_testing import DagTester
     from airflow_provider_codeocean.testing.emulator import CodeOceanEmulator
 
 EMULATOR_TOKEN = "cop_pytest_emulator_token"
@@ -57,3 +61,15 @@ def codeocean_emulator(
             json.dumps({"conn_type": "codeocean", "host": emulator.base_url, "password": emulator.token}),
         )
         yield emulator
+
+
+@pytest.fixture
+def codeocean_dag_test(codeocean_emulator: CodeOceanEmulator, tmp_path: Path) -> DagTester:
+    """``codeocean_dag_test(dag_file, dag_id=None, conf=None, env=None)`` -> ``DagTestResult``.
+
+    Each call runs the DAG once in a fresh Airflow home under ``tmp_path``, against ``codeocean_emulator``
+    (override ``codeocean_emulator_capsules`` to serve your capsules).
+    """
+    from airflow_provider_codeocean.testing.dag_testing import DagTester
+
+    return DagTester(codeocean_emulator, tmp_path / "airflow")

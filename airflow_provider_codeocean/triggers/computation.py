@@ -105,7 +105,11 @@ class CodeOceanComputationTrigger(CodeOceanPollTrigger):
         """Stop the run when a user kills the deferred task (Airflow 3.3+), unless an event already fired."""
         if not self.cancel_on_kill or self._fired:
             return
-        log.info("The task was killed: stopping Code Ocean computation %s", self.resource_id)
+        log.warning(
+            "The task was killed: deleting Code Ocean computation %s with its results "
+            "(Code Ocean's only way to stop a run is to delete it; cancel_on_kill=False keeps it)",
+            self.resource_id,
+        )
         try:
             async with self._hook() as hook:
                 await hook.adelete_computation(self.resource_id)

@@ -247,8 +247,9 @@ class Poller:
                 continue
             # The next poll is due one interval after this one's tick, not after the moment the loop
             # got round to it, so waits keep their cadence instead of slipping by a tick each time;
-            # a scheduler that is behind counts from now, so polls slow down rather than bunch up.
-            started = start_at if now - start_at <= MAX_TICK and not watch.urgent else now
+            # a scheduler behind by more than a tick counts from now, so polls slow down rather than
+            # bunch up (two polls of one wait never come closer than the interval less a tick).
+            started = start_at if now - start_at <= _tick(watch.interval) and not watch.urgent else now
             heapq.heappop(self._heap)
             if self._watches.get(watch.key) is not watch or watch.due != due:
                 continue  # ended, or rescheduled since this entry was pushed
@@ -427,8 +428,12 @@ def _on_tick(when: float, interval: float) -> float:
     """``when`` rounded up to the poll tick: polls due within one tick start together, so the loop
     wakes once per tick for all of them and their requests overlap (a request in a batch costs a third
     of the CPU of a request alone), at most :data:`MAX_TICK` (or a twentieth of the interval) late."""
-    tick = min(MAX_TICK, interval / 20)
+    tick = _tick(interval)
     return math.ceil(when / tick) * tick
+
+
+def _tick(interval: float) -> float:
+    return min(MAX_TICK, interval / 20)
 
 
 def _backoff(failures: int) -> float:

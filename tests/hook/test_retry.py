@@ -22,8 +22,8 @@ from airflow_provider_codeocean.models.params import ComputationSource
 
 RETRY_LIMIT = 2  # FAST_EXTRA's: three attempts in all
 
-RUN = RunParams.build(capsule_id="cap1")
-ASSET = DataAssetParams(name="n", mount="m", source=ComputationSource(id="c1"))
+RUN = RunParams.build(capsule_id="ca900001-0000-4000-8000-000000000001")
+ASSET = DataAssetParams(name="n", mount="m", source=ComputationSource(id="c1c1c1c1-0000-4000-8000-000000000001"))
 
 # (name, endpoint, method, path)
 IDEMPOTENT = [

@@ -21,7 +21,7 @@ from airflow_provider_codeocean.errors import (
 from airflow_provider_codeocean.models import DataAssetParams, RunParams
 from tests.hook.servers import RawServer, closed_port, http_response
 
-RUN = endpoints.run_computation(RunParams.build(capsule_id="cap1"))
+RUN = endpoints.run_computation(RunParams.build(capsule_id="ca900001-0000-4000-8000-000000000001"))
 OK_COMPUTATION = http_response(200, {"id": "c1", "name": "r", "state": "running"})
 
 
@@ -123,7 +123,13 @@ def test_a_dropped_or_502_create_is_not_sent_again(
 ) -> None:
     server = raw_server(default=fault)
     hook = make_hook(server.url, retry_limit=3)
-    create = endpoints.create_data_asset(DataAssetParams(name="n", mount="m", data_asset_ids=["a1", "a2"]))
+    create = endpoints.create_data_asset(
+        DataAssetParams(
+            name="n",
+            mount="m",
+            data_asset_ids=["a1a1a1a1-0000-4000-8000-000000000001", "a2a2a2a2-0000-4000-8000-000000000002"],
+        )
+    )
 
     with pytest.raises(error) as info:
         send(hook, create)

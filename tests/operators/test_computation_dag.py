@@ -17,7 +17,7 @@ def test_a_run_succeeds_end_to_end(dag_id: str, codeocean_emulator: Any, airflow
     dag_run = run_dag(
         "computation_e2e",
         dag_id,
-        {"capsule_id": ECHO, "parameters": ["hello", "2"], "named_parameters": {"mode": "fast"}},
+        {"capsule_id": ECHO, "named_parameters": {"message": "hello", "repeat": "2"}},
     )
 
     assert task_states(dag_run) == {"run": "success", "sense": "success", "check": "success"}
@@ -25,7 +25,7 @@ def test_a_run_succeeds_end_to_end(dag_id: str, codeocean_emulator: Any, airflow
     assert len(runs) == 1
     assert runs[0]["end_status"] == "succeeded"
     assert runs[0]["name"].startswith(f"airflow:{dag_id}:")
-    assert [p["value"] for p in runs[0]["parameters"]] == ["hello", "2", "fast"]
+    assert [p["value"] for p in runs[0]["parameters"]] == ["hello", "2"]
     assert codeocean_emulator.counts()["computations_created"] == 1
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from airflow_provider_codeocean.errors import CodeOceanRunFailedError
 from airflow_provider_codeocean.operators.computation import STATE_COMPUTATION_ID, STATE_SUBMIT_STARTED, run_marker
+from tests.dagtest import run_dag
 from tests.operators.test_computation_support import (
     ECHO,
     FAILING,
@@ -49,14 +50,15 @@ def test_ambiguous_submit_failure_finds_the_run_instead_of_starting_another(emul
     emulator.add_fault(f"{fault} method=POST path=/api/v1/computations times=1")
     context = make_context()
 
-    result = make_operator(capsule_id=ECHO, parameters=["one"], named_parameters={"k": "v"}).execute(context)
+    result = make_operator(capsule_id=ECHO, named_parameters={"message": "one", "repeat": "1"}).execute(context)
 
     assert created(emulator, ECHO) == 1
     assert post_attempts(emulator) == 1
     assert result["end_status"] == "succeeded"
     (run,) = emulator.computations(ECHO)
     assert run["id"] == result["id"]
-    assert run["name"].endswith(f"[{run_marker('computation_tests', 'manual__1', 'run', -1)}]")
+    # The lineage of a first try with no retries: max_tries 0 - retries 0 + 1.
+    assert run["name"].endswith(f"[{run_marker('computation_tests', 'manual__1', 'run', -1)}/1]")
 
 
 def test_submit_that_failed_before_reaching_the_server_is_sent_again_once(emulator: Any) -> None:
@@ -83,6 +85,22 @@ def test_submit_that_keeps_failing_gives_up_with_the_api_error(emulator: Any) ->
 
     assert post_attempts(emulator) == op.submit_attempts
     assert created(emulator, SIMULATED) == 0
+
+
+def test_submit_is_not_sent_again_when_the_runs_cannot_be_listed(emulator: Any) -> None:
+    # Nothing proves the failed request started nothing: sending it again could start a second run.
+    from airflow_provider_codeocean.errors import CodeOceanServerError
+
+    emulator.add_fault("ambiguous:502 method=POST path=/api/v1/computations times=1")
+    emulator.add_fault(f"503 method=GET path=/api/v1/capsules/{SIMULATED}/computations")
+    op = make_operator(capsule_id=SIMULATED)
+    op.reconcile_delays = (0.0, 0.01)
+
+    with pytest.raises(CodeOceanServerError):
+        op.execute(make_context())
+
+    assert post_attempts(emulator) == 1
+    assert created(emulator, SIMULATED) == 1
 
 
 def test_a_foreign_run_started_meanwhile_is_not_taken(emulator: Any) -> None:
@@ -211,14 +229,27 @@ def test_stored_id_finds_a_run_that_succeeded_while_the_worker_was_dead(emulator
 
 
 @pytest.mark.parametrize("with_store", [False, True])
-def test_a_cleared_task_runs_again(emulator: Any, with_store: bool) -> None:
-    first = make_context(store=FakeStateStore() if with_store else None)
-    done = make_operator(capsule_id=SIMULATED).execute(first)
+def test_a_cleared_task_runs_again(codeocean_emulator: Any, airflow_db: None, with_store: bool) -> None:
+    # A clear is Airflow's own clear_task_instances on a real task instance (it starts a new try
+    # lineage), no longer just the next try number: a retry of the same lineage adopts the finished run.
+    from tests.dags.computation_lineage import RETRIES
+    from tests.operators.test_dead_worker import clear, lineage_context
 
-    again = make_operator(capsule_id=SIMULATED).execute(next_try(first))
+    dag_run = run_dag("computation_lineage", "computation_lineage")
+    (done,) = codeocean_emulator.computations(SIMULATED)
+    cleared = clear(dag_run, "run")
+    context = lineage_context(
+        cleared.try_number + 1,
+        cleared.max_tries,
+        dag_id=dag_run.dag_id,
+        run_id=dag_run.run_id,
+        store=FakeStateStore() if with_store else None,
+    )
+
+    again = make_operator(capsule_id=SIMULATED, retries=RETRIES).execute(context)
 
     assert again["id"] != done["id"]
-    assert created(emulator, SIMULATED) == 2
+    assert created(codeocean_emulator, SIMULATED) == 2
 
 
 def test_retry_after_a_failed_run_starts_a_new_one(emulator: Any) -> None:
@@ -241,7 +272,7 @@ def test_mapped_task_instances_never_take_each_others_runs(emulator: Any) -> Non
     result = make_operator(capsule_id=LONG, wait_for_completion=False).execute(make_context(map_index=1, try_number=2))
 
     assert runs[result["name"]] == result["id"]
-    assert result["name"].endswith(f"[{run_marker('computation_tests', 'manual__1', 'run', 1)}]")
+    assert result["name"].endswith(f"[{run_marker('computation_tests', 'manual__1', 'run', 1)}/1]")
     assert created(emulator, LONG) == 2
 
 
@@ -250,7 +281,7 @@ def test_a_users_name_keeps_the_marker(emulator: Any) -> None:
 
     assert result["id"]
     (run,) = emulator.computations(SIMULATED)
-    assert run["name"] == f"nightly QC [{run_marker('computation_tests', 'manual__1', 'run', -1)}]"
+    assert run["name"] == f"nightly QC [{run_marker('computation_tests', 'manual__1', 'run', -1)}/1]"
 
 
 def _finish_on_first_poll(op: Any, emulator: Any) -> None:

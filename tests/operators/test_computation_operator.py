@@ -165,7 +165,7 @@ def test_pipeline_operator_runs_a_pipeline_with_process_parameters(emulator: Any
 
 
 def test_sync_timeout_stops_the_run(emulator: Any) -> None:
-    with pytest.raises(CodeOceanWaitTimeoutError, match="was stopped") as raised:
+    with pytest.raises(CodeOceanWaitTimeoutError, match="deleted with its results") as raised:
         make_operator(capsule_id=LONG, timeout=0.1).execute(make_context())
 
     assert raised.value.deadline == "wait"
@@ -372,8 +372,15 @@ def test_execute_complete_rejects_unusable_events(event: Any) -> None:
     ],
 )
 def test_bad_input_fails_before_any_request(emulator: Any, kwargs: dict[str, Any], fragment: str) -> None:
+    # Given literally, it fails when the DAG file is parsed.
+    with pytest.raises(CodeOceanConfigError, match=fragment):
+        make_operator(**kwargs)
+    # Rendered from a template, it fails in execute, without Airflow retries.
+    op = make_operator(capsule_id="{{ params.capsule_id }}")
+    for key, value in {"capsule_id": None, **kwargs}.items():
+        setattr(op, key, value)
     with pytest.raises(CodeOceanConfigError, match=fragment) as raised:
-        make_operator(**kwargs).execute(make_context())
+        op.execute(make_context())
 
     assert isinstance(raised.value, _fail_exception())
     assert emulator.requests() == []

@@ -13,7 +13,6 @@ from airflow_provider_codeocean.errors import (
     CodeOceanDataAssetFailedError,
     CodeOceanError,
     CodeOceanRunFailedError,
-    CodeOceanServerError,
 )
 from airflow_provider_codeocean.links import DATA_ASSET_ID_KEY, DATA_ASSET_URL_KEY
 from airflow_provider_codeocean.models import DataAssetParams
@@ -247,14 +246,16 @@ def test_an_ambiguous_create_finds_the_asset_instead_of_creating_a_second(codeoc
     assert [r["fault"] for r in posts_to(codeocean_emulator, ASSETS)] == ["ambiguous"]
 
 
-def test_a_create_that_never_reached_the_server_fails_without_guessing(codeocean_emulator: Any) -> None:
+def test_a_create_that_never_reached_the_server_is_sent_again_within_the_try(codeocean_emulator: Any) -> None:
     codeocean_emulator.add_fault(f"503 method=POST path={ASSETS} times=1")
-    with pytest.raises(CodeOceanServerError):
-        create_op(name="x", aws_source={"bucket": "raw-data"}).execute(make_context())
-    assert codeocean_emulator.count_data_assets() == 0
-    # The retry creates it once.
-    create_op(name="x", aws_source={"bucket": "raw-data"}).execute(make_context())
+    op = create_op(name="x", aws_source={"bucket": "raw-data"})
+    op.reconcile_delays = (0.0,)
+
+    result = op.execute(make_context())
+
+    assert result["state"] == "ready"
     assert codeocean_emulator.count_data_assets() == 1
+    assert [r["fault"] for r in posts_to(codeocean_emulator, ASSETS)] == ["status", None]
 
 
 def test_a_retry_reuses_the_asset_of_an_earlier_try(codeocean_emulator: Any) -> None:
@@ -325,7 +326,10 @@ def test_capture_failed_sends_the_request_anyway(codeocean_emulator: Any) -> Non
         ({"name": "x", "aws_source": {"bucket": "b", "region": "eu"}}, "unknown key"),
         ({"name": "x", "aws_source": {"bucket": "b"}, "target": {"bucket": "t"}}, "external target"),
         ({"name": "x", "aws_source": {"bucket": "b"}, "custom_metadata": {"nope": 1}}, "unknown key 'nope'"),
-        ({"name": "x", "aws_source": {"bucket": "b"}, "custom_metadata": {"sample_count": "many"}}, "must be a number"),
+        (
+            {"name": "x", "aws_source": {"bucket": "b"}, "custom_metadata": {"sample_count": "many"}},
+            "is a number field and cannot take",
+        ),
         ({"name": "x", "aws_source": {"bucket": "b"}, "custom_metadata": {"modality": "x-ray"}}, "must be one of"),
         ({"name": "x", "aws_source": {"bucket": "b"}, "custom_metadata": ["a"]}, "must be a dict"),
         ({"name": "x", "aws_source": {"bucket": "b"}, "permissions": {"users": [{"email": "a@b"}]}}, "role"),
@@ -345,8 +349,12 @@ def test_capture_failed_sends_the_request_anyway(codeocean_emulator: Any) -> Non
 def test_bad_input_is_refused_before_anything_is_created(
     codeocean_emulator: Any, kwargs: dict[str, Any], message: str
 ) -> None:
+    # As rendering leaves them: literal mistakes already fail when the DAG is parsed (test_checks_before_compute).
+    op = create_op(name="{{ params.name }}")
+    for key, value in kwargs.items():
+        setattr(op, key, value)
     with pytest.raises(CodeOceanConfigError, match=message) as err:
-        create_op(**kwargs).execute(make_context())
+        op.execute(make_context())
     # Bad input fails the task for good: Airflow does not retry it.
     assert isinstance(err.value, AirflowFailException)
     assert codeocean_emulator.count_data_assets() == 0
@@ -467,7 +475,7 @@ def test_update_merges_custom_metadata_and_removes_keys(codeocean_emulator: Any)
     ("kwargs", "message"),
     [
         ({"custom_metadata": {"unknown_field": 1}}, "unknown key 'unknown_field'"),
-        ({"custom_metadata": {"sample_count": "ten"}}, "must be a number"),
+        ({"custom_metadata": {"sample_count": "ten"}}, "is a number field and cannot take 'ten'"),
         ({"name": ""}, "name must be a non-empty string"),
         ({"mount": "../up"}, "mount must be a folder name"),
         ({"tags": "one"}, "tags must be a list of strings"),

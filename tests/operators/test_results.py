@@ -28,6 +28,10 @@ NESTED_FILES = {
 }
 
 
+# A computation id of the local test server (ids are checked for the UUID shape before any request).
+RUN = "c1c1c1c1-0000-4000-8000-000000000001"
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -212,19 +216,19 @@ def test_a_file_that_never_arrives_costs_retries_per_file_attempts(
     from tests.hook.util import set_connection
 
     set_connection(monkeypatch, httpserver.url_for("/").rstrip("/"), request_timeout=0.3, retry_limit=5)
-    httpserver.expect_request("/api/v1/computations/c1").respond_with_json(
-        {"id": "c1", "state": "completed", "end_status": "succeeded", "exit_code": 0}
+    httpserver.expect_request(f"/api/v1/computations/{RUN}").respond_with_json(
+        {"id": RUN, "state": "completed", "end_status": "succeeded", "exit_code": 0}
     )
-    httpserver.expect_request("/api/v1/computations/c1/results", method="POST").respond_with_json(
+    httpserver.expect_request(f"/api/v1/computations/{RUN}/results", method="POST").respond_with_json(
         {"items": [{"name": "x.bin", "path": "x.bin", "type": "file", "size": 3}]}
     )
     target = str(tmp_path / "out") if destination == "local" else f"file://{tmp_path}/store"
     with RawServer(default="hang") as storage:
-        httpserver.expect_request("/api/v1/computations/c1/results/urls").respond_with_json(
+        httpserver.expect_request(f"/api/v1/computations/{RUN}/results/urls").respond_with_json(
             {"download_url": f"{storage.url}/signed/x.bin"}
         )
         with pytest.raises(CodeOceanError, match="download stalled"):
-            download("c1", target, retries_per_file=2)
+            download(RUN, target, retries_per_file=2)
 
     assert storage.requests == ["GET /signed/x.bin"] * 2
-    assert [r.path for r, _ in httpserver.log].count("/api/v1/computations/c1/results/urls") == 2
+    assert [r.path for r, _ in httpserver.log].count(f"/api/v1/computations/{RUN}/results/urls") == 2
