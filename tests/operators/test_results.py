@@ -141,13 +141,10 @@ def test_a_failed_run_can_be_downloaded_unless_success_is_required(codeocean_emu
 
 
 def test_an_unfinished_run_is_refused(codeocean_emulator: Any, tmp_path: Path) -> None:
-    from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
-    from airflow_provider_codeocean.models import RunParams
-
-    computation = CodeOceanHook().run_computation(RunParams.build(capsule_id=ECHO))
-    codeocean_emulator.hold_computation(computation.id)
+    # Started held: a fast capsule cannot finish before the download looks.
+    computation = codeocean_emulator.start_computation(ECHO, held=True)
     with pytest.raises(CodeOceanConfigError, match="has not finished"):
-        download(computation.id, tmp_path / "out")
+        download(computation["id"], tmp_path / "out")
 
 
 @pytest.mark.parametrize(
