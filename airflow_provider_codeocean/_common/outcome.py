@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_codeocean._common.deferral import never_retried
-from airflow_provider_codeocean.errors import CodeOceanRunFailedError, CodeOceanRunStartFailedError
+from airflow_provider_codeocean.errors import (
+    CodeOceanConfigError,
+    CodeOceanRunFailedError,
+    CodeOceanRunStartFailedError,
+)
 from airflow_provider_codeocean.retry_policy import rerun_reason
 
 if TYPE_CHECKING:
@@ -50,3 +54,11 @@ def tail_of_output(hook: CodeOceanHook, computation_id: str, log: Any) -> str:
     text = data.decode("utf-8", errors="replace").rstrip()
     tail = "\n".join(text.splitlines()[-OUTPUT_TAIL_LINES:])
     return tail[-OUTPUT_TAIL_CHARS:]
+
+
+def finished_computation(hook: CodeOceanHook, computation_id: str, when_unfinished: str) -> Computation:
+    """The computation, which must have finished: its results are complete only then."""
+    computation = hook.get_computation(computation_id)
+    if not computation.is_terminal:
+        raise CodeOceanConfigError(f"{computation.describe()} has not finished; {when_unfinished}")
+    return computation

@@ -300,12 +300,13 @@ class CodeOceanCreateDataAssetOperator(DataAssetEventsMixin, CodeOceanBaseOperat
         return self._finish(asset)
 
     def _check_computation(self, hook: CodeOceanHook, computation_id: str) -> None:
-        computation = hook.get_computation(computation_id)
-        if not computation.is_terminal:
-            raise CodeOceanConfigError(
-                f"{computation.describe()} has not finished; capture it after the run completes "
-                "(e.g. downstream of a run operator that waits)"
-            )
+        from airflow_provider_codeocean._common.outcome import finished_computation
+
+        computation = finished_computation(
+            hook,
+            computation_id,
+            "capture it after the run completes (e.g. downstream of a run operator that waits)",
+        )
         if computation.succeeded:
             if computation.has_results is False:
                 self.log.warning("%s succeeded but reports no results", computation.describe())

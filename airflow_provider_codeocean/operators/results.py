@@ -210,18 +210,21 @@ def _missing(
 
 
 def _check_finished(hook: CodeOceanHook, computation_id: str, require_success: bool, log: Any) -> None:
-    computation = hook.get_computation(computation_id)
-    if not computation.is_terminal:
-        raise CodeOceanConfigError(
-            f"{computation.describe()} has not finished; its results are incomplete. Read them downstream "
-            "of a run operator that waits."
-        )
+    from airflow_provider_codeocean._common.deferral import never_retried
+    from airflow_provider_codeocean._common.outcome import finished_computation
+
+    computation = finished_computation(
+        hook, computation_id, "its results are incomplete. Read them downstream of a run operator that waits."
+    )
     if computation.succeeded:
         return
     if require_success:
-        raise CodeOceanRunFailedError(
-            f"{computation.describe()} did not succeed; not reading its results (require_success=True)",
-            computation=computation.to_dict(),
+        # The run is finished: no retry of this task can make it succeed.
+        raise never_retried(
+            CodeOceanRunFailedError(
+                f"{computation.describe()} did not succeed; not reading its results (require_success=True)",
+                computation=computation.to_dict(),
+            )
         )
     log.warning("%s did not succeed; reading its results anyway", computation.describe())
 

@@ -362,13 +362,10 @@ def test_bad_input_is_refused_before_anything_is_created(
 
 
 def test_capturing_an_unfinished_computation_is_refused(codeocean_emulator: Any) -> None:
-    from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
-    from airflow_provider_codeocean.models import RunParams
-
-    computation = CodeOceanHook().run_computation(RunParams.build(capsule_id=ECHO))
-    codeocean_emulator.hold_computation(computation.id)
+    # Started held: a fast capsule cannot finish before the capture looks (it raced under load).
+    computation = codeocean_emulator.start_computation(ECHO, held=True)
     with pytest.raises(CodeOceanConfigError, match="has not finished"):
-        create_op(name="early", computation_id=computation.id).execute(make_context())
+        create_op(name="early", computation_id=computation["id"]).execute(make_context())
     assert codeocean_emulator.count_data_assets() == 0
 
 

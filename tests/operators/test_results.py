@@ -132,18 +132,19 @@ def test_transient_errors_are_retried(codeocean_emulator: Any, nested: dict[str,
 def test_a_failed_run_can_be_downloaded_unless_success_is_required(codeocean_emulator: Any, tmp_path: Path) -> None:
     failed = run_capsule(codeocean_emulator, FAILING)
     assert {w["path"] for w in download(failed["id"], tmp_path / "out")} == {"output", "partial.txt"}
-    with pytest.raises(CodeOceanRunFailedError, match="did not succeed"):
+    with pytest.raises(CodeOceanRunFailedError, match="did not succeed") as info:
         download(failed["id"], tmp_path / "out2", require_success=True)
+    # The run is finished: no retry of the task can change that, so Airflow does not retry.
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    assert isinstance(info.value, AirflowFailException)
 
 
 def test_an_unfinished_run_is_refused(codeocean_emulator: Any, tmp_path: Path) -> None:
-    from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
-    from airflow_provider_codeocean.models import RunParams
-
-    computation = CodeOceanHook().run_computation(RunParams.build(capsule_id=ECHO))
-    codeocean_emulator.hold_computation(computation.id)
+    # Started held: a fast capsule cannot finish before the download looks.
+    computation = codeocean_emulator.start_computation(ECHO, held=True)
     with pytest.raises(CodeOceanConfigError, match="has not finished"):
-        download(computation.id, tmp_path / "out")
+        download(computation["id"], tmp_path / "out")
 
 
 @pytest.mark.parametrize(
