@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from airflow_provider_codeocean.assets import data_asset_uri
-from tests.airflow_version import AIRFLOW_V_3_0_PLUS
+from tests.airflow_version import AIRFLOW_V_3_0_ONLY, AIRFLOW_V_3_0_PLUS, ON_30_DAG_TEST
 from tests.dagtest import load_dag, run_dag, task_states
 from tests.operators.test_data_asset_support import ECHO, run_capsule
 
@@ -36,6 +37,7 @@ def _events_and_queue() -> tuple[list[Any], list[str]]:
     return events, queued
 
 
+@pytest.mark.skipif(AIRFLOW_V_3_0_ONLY, reason=ON_30_DAG_TEST)
 def test_a_capture_emits_one_asset_event_that_queues_the_consumer(codeocean_emulator: Any, airflow_db: None) -> None:
     computation = run_capsule(codeocean_emulator, ECHO, ["hi"])
     if not AIRFLOW_V_3_0_PLUS:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.airflow_version import AIRFLOW_V_3_0_PLUS
+import pytest
+
+from tests.airflow_version import AIRFLOW_V_3_0_ONLY, AIRFLOW_V_3_0_PLUS, ON_30_DAG_TEST
 from tests.examples.conftest import EXAMPLE_DAGS
 from tests.examples.test_example_dags_run import _states, run_example  # noqa: F401  (fixture)
 
 
+@pytest.mark.skipif(AIRFLOW_V_3_0_ONLY, reason=ON_30_DAG_TEST)
 def test_producer_announces_the_capture_to_the_consumer(run_example: Any, codeocean_emulator: Any) -> None:  # noqa: F811
     from airflow_provider_codeocean.assets import data_asset_uri
     from tests.assets.test_asset_events import _events_and_queue

@@ -16,6 +16,7 @@ import pytest
 
 from airflow_provider_codeocean.errors import CodeOceanRunFailedError
 from airflow_provider_codeocean.operators.computation import STATE_COMPUTATION_ID, STATE_SUBMIT_STARTED, run_marker
+from tests.airflow_version import AIRFLOW_V_3_0_ONLY, ON_30_DAG_TEST
 from tests.dagtest import run_dag
 from tests.operators.test_computation_support import (
     ECHO,
@@ -229,6 +230,7 @@ def test_stored_id_finds_a_run_that_succeeded_while_the_worker_was_dead(emulator
 
 
 @pytest.mark.parametrize("with_store", [False, True])
+@pytest.mark.skipif(AIRFLOW_V_3_0_ONLY, reason=ON_30_DAG_TEST)
 def test_a_cleared_task_runs_again(codeocean_emulator: Any, airflow_db: None, with_store: bool) -> None:
     # A clear is Airflow's own clear_task_instances on a real task instance (it starts a new try
     # lineage), no longer just the next try number: a retry of the same lineage adopts the finished run.

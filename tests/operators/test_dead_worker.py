@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.airflow_version import AIRFLOW_V_3_0_ONLY, ON_30_DAG_TEST
 from tests.dagtest import run_dag
 from tests.operators.test_computation_support import LONG, make_context, make_operator
 
@@ -110,6 +111,7 @@ def finished_task_instance(dag_run: Any, task_id: str) -> Any:
     return ti
 
 
+@pytest.mark.skipif(AIRFLOW_V_3_0_ONLY, reason=ON_30_DAG_TEST)
 def test_a_real_clear_runs_again_and_its_retries_adopt_the_cleared_lineages_run(
     codeocean_emulator: Any, airflow_db: None, tmp_path: Path
 ) -> None:
