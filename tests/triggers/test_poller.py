@@ -145,8 +145,10 @@ async def test_waits_on_runs_of_one_capsule_share_its_list(emulator: Any) -> Non
     lists = [r for r in requests if r["path"] == f"/api/v1/capsules/{LONG}/computations"]
     assert len(lists) >= 3
     per_wait = gets_by_id(requests)
-    # Each run's own GET only confirms what the list showed finished.
-    assert all(len(per_wait[c]) == 1 for c in ids), [len(per_wait[c]) for c in ids]
+    # Each run's own GETs: the one confirming what the list showed finished, and at most one more when
+    # its first poll came before the group's first list answered (seen once under Airflow 3.0's suite).
+    # Polled on their own, the runs would each have had 7 or more GETs in the 1.5 s.
+    assert all(1 <= len(per_wait[c]) <= 2 for c in ids), [len(per_wait[c]) for c in ids]
     assert len(per_wait[stranger]) >= 1
 
 
