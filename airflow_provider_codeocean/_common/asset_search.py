@@ -8,15 +8,20 @@ spec is JSON primitives only, so it travels in trigger kwargs.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_codeocean.errors import CodeOceanConfigError
 
 if TYPE_CHECKING:
+    from airflow_provider_codeocean.api.wire import Endpoint
     from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook
     from airflow_provider_codeocean.models import DataAsset
+
+#: Sends one request and returns its parsed answer: the hook's ``acall``, or the shared poller's ``_send``.
+Send = Callable[["Endpoint[Any]"], Awaitable[Any]]
 
 _TYPES = ("dataset", "result", "combined", "model")
 _PAGE = 1000
@@ -68,6 +73,11 @@ class AssetSearch:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_key(cls, key: str) -> AssetSearch:
+        """The search :func:`search_key` wrote ``key`` for."""
+        return cls.from_json(json.loads(key))
+
     def body(self) -> dict[str, Any]:
         """The search request: newest first, so a page holds the recent assets a waiter cares about."""
         filters = [{"key": "tags", "value": tag} for tag in self.tags]
@@ -101,12 +111,17 @@ class AssetSearch:
 
     async def afind(self, hook: CodeOceanHook) -> list[DataAsset]:
         """As :meth:`find`, without blocking the event loop (the hook's shared async HTTP client)."""
+        return await self.afind_with(hook.acall)
+
+    async def afind_with(self, send: Send) -> list[DataAsset]:
+        """Every page of the search, one request after the other through ``send``; the matches as
+        :meth:`select` orders them. An error on any page propagates: a partial answer is no answer."""
         from airflow_provider_codeocean.api import endpoints
 
         body = self.body()
         found: list[DataAsset] = []
         while True:
-            page = await hook.acall(endpoints.search_data_assets(body))
+            page = await send(endpoints.search_data_assets(body))
             found += page.results
             oldest = min((a.created or 0 for a in page.results), default=0)
             # Newest first: once a page reaches past the cutoff, later pages hold only older assets.
@@ -114,6 +129,12 @@ class AssetSearch:
             if past_cutoff or not page.has_more or not page.next_token:
                 return self.select(found)
             body = {**body, "next_token": page.next_token}
+
+
+def search_key(spec: AssetSearch) -> str:
+    """One string per search, the same for equal searches: the shared poller's id for it, so triggers
+    waiting on one search share its requests (:meth:`AssetSearch.from_key` reads it back)."""
+    return json.dumps(spec.to_json(), sort_keys=True, separators=(",", ":"))
 
 
 def epoch_seconds(value: Any) -> float | None:

@@ -9,7 +9,8 @@ the HTTP calls:
   later by the same amount: polls slow down evenly and none is lost.
 * **One connection lookup** per (loop, connection), refreshed every :data:`SETTINGS_TTL` seconds and
   after a 401, so a rotated token is picked up without a lookup per trigger.
-* **Coalescing.** Waits on the same item share one poll.
+* **Coalescing.** Waits on the same item share one poll; waits on the same data asset search share
+  one search (all its pages) per interval.
 * **Batching.** Waits on computations of one capsule (or pipeline) are served by one
   ``GET capsules/{id}/computations`` per interval where that costs less than one GET per wait
   (:func:`list_pays_off`); a terminal state seen in the list is confirmed with the run's own GET, the
@@ -46,6 +47,7 @@ from airflow_provider_codeocean.errors import (
     CodeOceanConnectionLookupError,
     CodeOceanError,
 )
+from airflow_provider_codeocean.triggers.poll_kinds import COMPUTATION, DATA_ASSET, DATA_ASSET_SEARCH, FETCHES
 from airflow_provider_codeocean.triggers.subscription import (
     Group,
     Outcome,
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COMPUTATION",
     "DATA_ASSET",
+    "DATA_ASSET_SEARCH",
     "Group",
     "Outcome",
     "Poller",
@@ -93,9 +96,6 @@ FAILURES_BEFORE_PAUSE = 3
 # so the list pays off while the history is shorter than about 7.5 runs per wait.
 LIST_BASE_COST = 1.0
 LIST_ITEM_COST = 0.13
-
-COMPUTATION = "computation"
-DATA_ASSET = "data_asset"
 
 
 def list_pays_off(waits: int, list_length: int | None) -> bool:
@@ -149,6 +149,8 @@ class Poller:
         group: Group | None,
         matters: Callable[[Any], bool] | None = None,
     ) -> Subscription:
+        if kind not in FETCHES:
+            raise ValueError(f"the poller cannot poll {kind!r}; it polls {sorted(FETCHES)}")
         watch = self._watches.get((kind, resource_id))
         if watch is None:
             watch = self._watches[(kind, resource_id)] = Watch(kind, resource_id, group, interval)
@@ -347,15 +349,8 @@ class Poller:
         return result
 
     async def _poll_one(self, watch: Watch, started: float) -> None:
-        from airflow_provider_codeocean.api import endpoints
-
-        endpoint: Endpoint[Any] = (
-            endpoints.get_computation(watch.resource_id)
-            if watch.kind == COMPUTATION
-            else endpoints.get_data_asset(watch.resource_id)
-        )
         try:
-            item = await self._send(endpoint)
+            item = await FETCHES[watch.kind](self._send, watch.resource_id)
         except CodeOceanError as exc:
             self._failed(watch, exc)
             return
