@@ -68,6 +68,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_codeocean.triggers.computation",
                     "airflow_provider_codeocean.triggers.data_asset",
                     "airflow_provider_codeocean.triggers.data_asset_search",
+                    "airflow_provider_codeocean.triggers.data_asset_watch",
                     "airflow_provider_codeocean.triggers.release",
                 ],
             }

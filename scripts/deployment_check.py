@@ -175,7 +175,8 @@ def slow_capsules(target: Path, run_seconds: int = RUN_SECONDS) -> Path:
     return target
 
 
-def start_emulator(dep: Deployment, token: str, run_seconds: int = RUN_SECONDS) -> str:
+def start_emulator(dep: Deployment, token: str, run_seconds: int = RUN_SECONDS, **options: str) -> str:
+    """Start the emulator (``options``: more command-line options, e.g. ``buckets="/path"``); its URL."""
     url_file = dep.work / "emulator.url"
     log = dep.work / "emulator.log"
     capsules = slow_capsules(dep.work / "capsules", run_seconds)
@@ -186,6 +187,7 @@ def start_emulator(dep: Deployment, token: str, run_seconds: int = RUN_SECONDS) 
         "--data-assets": str(EXAMPLE_DAGS / "data" / "assets"),
         "--state-dir": str(dep.work / "emulator-state"),
         "--asset-ready-delay": str(ASSET_READY_DELAY),
+        **{f"--{name.replace('_', '-')}": value for name, value in options.items()},
     }
     command = [str(dep.bin_dir / "codeocean-emulator"), *(part for pair in options.items() for part in pair)]
     with url_file.open("wb") as out, log.open("wb") as err:

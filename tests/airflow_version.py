@@ -6,6 +6,7 @@ from airflow import __version__
 from packaging.version import Version
 
 AIRFLOW_V_3_0_PLUS = Version(__version__).release >= (3, 0, 0)
+AIRFLOW_V_3_3_PLUS = Version(__version__).release >= (3, 3, 0)
 #: Airflow 3.0's ``dag.test()`` writes no DAG version and no asset aliases to the metadata database (3.1+
 #: and 2.11 with ``bulk_write_to_db`` do), so tests that need them there cannot run on it.
 AIRFLOW_V_3_0_ONLY = Version(__version__).release[:2] == (3, 0)

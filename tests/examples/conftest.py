@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.airflow_version import AIRFLOW_V_3_0_PLUS
+
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 EXAMPLE_CAPSULES = EXAMPLE_DAGS / "capsules"
 EXAMPLE_DATA_ASSETS = EXAMPLE_DAGS / "data" / "assets"
@@ -20,6 +22,8 @@ EXAMPLE_DAG_IDS = {
     "example_codeocean_assets_consumer",
     "example_codeocean_release_and_run",
 }
+if AIRFLOW_V_3_0_PLUS:  # AssetWatcher: event-driven scheduling is Airflow 3's
+    EXAMPLE_DAG_IDS.add("example_codeocean_new_raw_data")
 
 
 @pytest.fixture
