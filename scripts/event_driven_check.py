@@ -159,7 +159,14 @@ def run_check(dep: dc.Deployment) -> None:
     events = asset_event_ids(api)
     if events != sorted([asset_a, asset_b]):
         raise dc.CheckFailed(f"expected one asset event each for {asset_a} and {asset_b}, found {events}")
+    logs = {name: (dep.work / f"{name}.log").read_text(errors="replace") for name in ("triggerer", "triggerer-2")}
+    if "Resuming the watch" not in logs["triggerer-2"]:
+        raise dc.CheckFailed("the new triggerer did not resume the watch from its stored cursor")
+    ack_mode = all("ack-mode shared stream" in text for text in logs.values())
+    if not ack_mode and any(dep.bin_dir.parent.glob("lib/python*/site-packages/airflow/triggers/shared_stream.py")):
+        raise dc.CheckFailed("this Airflow has ack-mode shared streams, but the watch did not run as one")
     print("==> verdict", flush=True)
+    print(f"  both triggerers ran the watch as an ack-mode shared stream: {ack_mode}", flush=True)
     print(f"  the asset that existed before the watch ({existing}) started nothing", flush=True)
     print(f"  exactly 2 DAG runs and 2 asset events: {asset_a}, then {asset_b} (landed while down)", flush=True)
 

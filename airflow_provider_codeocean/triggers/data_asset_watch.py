@@ -133,6 +133,7 @@ class CodeOceanDataAssetWatchTrigger(_EventTrigger):  # type: ignore[misc]  # Ai
     @classmethod
     def create_shared_stream_producer(cls, kwargs: dict[str, Any]) -> Any:
         trigger = cls(**kwargs)
+        log.info("The watch runs as an ack-mode shared stream: its cursor moves once Airflow stored each event")
         return _producer_class()(trigger.conn_id, trigger.spec, trigger.poll_interval)
 
     async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
