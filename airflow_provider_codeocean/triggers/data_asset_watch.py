@@ -89,13 +89,13 @@ class CodeOceanDataAssetWatchTrigger(_EventTrigger):  # type: ignore[misc]  # Ai
         created_after: Any = None,
         conn_id: str = "codeocean_default",
         poll_interval: float = DEFAULT_POLL_INTERVAL,
-        search: Mapping[str, Any] | None = None,
+        search: str | None = None,
     ) -> None:
         if not EVENT_TRIGGERS:
             raise CodeOceanConfigError("CodeOceanDataAssetWatchTrigger needs Airflow 3 (AssetWatcher)")
         super().__init__()
         if search is not None:  # deserialized from the kwargs below
-            spec = AssetSearch.from_json(search)
+            spec = AssetSearch.from_key(search)
         else:
             spec = AssetSearch.of(query, tags, type, custom_metadata, created_after)
         if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)) or poll_interval <= 0:
@@ -105,7 +105,9 @@ class CodeOceanDataAssetWatchTrigger(_EventTrigger):  # type: ignore[misc]  # Ai
         self.spec, self.conn_id, self.poll_interval = spec, conn_id, float(poll_interval)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        kwargs = {"conn_id": self.conn_id, "search": self.spec.to_json(), "poll_interval": self.poll_interval}
+        # The search as one JSON string: Airflow 3.2 hands a watcher's nested dicts back still encoded
+        # ({"__var": ..., "__type": "dict"}), so the kwargs are flat.
+        kwargs = {"conn_id": self.conn_id, "search": search_key(self.spec), "poll_interval": self.poll_interval}
         return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     @property

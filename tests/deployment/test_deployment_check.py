@@ -36,3 +36,24 @@ def test_seed_flow_on_a_real_deployment() -> None:
     # The deferred wait was served by the triggerer the check started.
     assert "CodeOceanComputationTrigger) ran on triggerer job" in output
     assert "exactly one computation of the capsule" in output
+
+
+EVENT_SCRIPT = SCRIPT.with_name("event_driven_check.py")
+
+
+@pytest.mark.deployment
+@pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="AssetWatcher and the deployment's services are Airflow 3's")
+@pytest.mark.skipif(not (BIN_DIR / "codeocean-emulator").exists(), reason="the provider is not installed here")
+def test_new_data_assets_start_dag_runs_once_each_across_a_triggerer_kill() -> None:
+    result = subprocess.run(
+        [sys.executable, str(EVENT_SCRIPT), "--bin-dir", str(BIN_DIR), "--timeout", "300"],
+        capture_output=True,
+        text=True,
+        timeout=360,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert "deployment check passed" in output
+    assert "started nothing" in output
+    assert "exactly 2 DAG runs and 2 asset events" in output
