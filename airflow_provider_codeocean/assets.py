@@ -72,11 +72,23 @@ def asset_extra(asset: DataAsset, computation_id: str | None = None) -> dict[str
     }
 
 
+def openlineage_dataset_name(base_url_or_domain: str, data_asset_id: str) -> tuple[str, str]:
+    """``(namespace, name)`` of a data asset's OpenLineage dataset: ``codeocean://<domain>``,
+    ``data_assets/<id>``, canonical as in :func:`data_asset_uri`. Raises ValueError for an id that is not a UUID.
+    """
+    return _openlineage_name(*parse_uri(data_asset_uri(base_url_or_domain, data_asset_id)))
+
+
 def convert_to_openlineage(asset: Any, lineage_context: Any = None) -> Any:
     """The OpenLineage dataset of a ``codeocean://`` asset: namespace ``codeocean://<domain>``, name
     ``data_assets/<id>``. Airflow's OpenLineage provider calls this; it imports the facet classes then.
+    The operators' own lineage names data assets the same way (:func:`openlineage_dataset_name`).
     """
     from airflow.providers.common.compat.openlineage.facet import Dataset
 
-    domain, asset_id = parse_uri(asset.uri)
-    return Dataset(namespace=f"{SCHEME}://{domain}", name=f"{_COLLECTION}/{asset_id}")
+    namespace, name = _openlineage_name(*parse_uri(asset.uri))
+    return Dataset(namespace=namespace, name=name)
+
+
+def _openlineage_name(domain: str, data_asset_id: str) -> tuple[str, str]:
+    return f"{SCHEME}://{domain}", f"{_COLLECTION}/{data_asset_id}"

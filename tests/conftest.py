@@ -25,6 +25,12 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_DIR)
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_home}/airflow.db"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ.pop("AIRFLOW_CONN_CODEOCEAN_DEFAULT", None)
+# The OpenLineage provider is installed (its facets are tested); its listener stays off for the suite, also
+# where the developer's shell configures OpenLineage. tests/assets/test_lineage.py turns it on in the one
+# DAG run it checks the events of (run_dag_test's child gets no inherited AIRFLOW__ settings).
+os.environ["AIRFLOW__OPENLINEAGE__DISABLED"] = "True"
+for _name in [n for n in os.environ if n.startswith("OPENLINEAGE")]:
+    del os.environ[_name]
 if version("apache-airflow").startswith("2."):
     # Airflow 2.11 would pick LocalExecutor, which refuses SQLite; Airflow 3 has no SequentialExecutor.
     os.environ["AIRFLOW__CORE__EXECUTOR"] = "SequentialExecutor"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_codeocean._common.lineage import data_asset_lineage, remember
 from airflow_provider_codeocean.assets import asset_extra, data_asset_uri
 
 if TYPE_CHECKING:
@@ -37,15 +38,13 @@ class DataAssetEventsMixin(_Base):  # type: ignore[misc]  # Any on purpose: a mi
 
     def execute(self, context: Any, **kwargs: Any) -> Any:
         # Airflow 2.11's executor safeguard passes a sentinel keyword through; the base's wrapper takes it.
-        return self._announce(context, super().execute(context, **kwargs))
+        return remember(self, self._announce(context, super().execute(context, **kwargs)))
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
-        return self._announce(context, super().resume_execution(next_method, next_kwargs, context))
+        return remember(self, self._announce(context, super().resume_execution(next_method, next_kwargs, context)))
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """Output: the data asset; inputs: the assets it was made from, when Code Ocean says."""
-        from airflow_provider_codeocean._common.lineage import data_asset_lineage
-
         return data_asset_lineage(self, task_instance)
 
     def _announce(self, context: Any, result: Any) -> Any:

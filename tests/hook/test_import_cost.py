@@ -109,3 +109,26 @@ def test_parsing_operators_and_sensors_loads_no_trigger_or_http_module() -> None
         for module, new in added.items()
     }
     assert loaded == {module: [] for module in TASK_MODULES}
+
+
+def test_the_lineage_support_imports_nothing_of_openlineage() -> None:
+    # The OpenLineage provider is installed in the test environments (requirements/test.in), so this
+    # checks what a deployment with it sees: the facet classes load only when the listener asks for facets.
+    import importlib.util
+
+    assert importlib.util.find_spec("airflow.providers.openlineage") is not None
+    assert importlib.util.find_spec("openlineage.client") is not None
+    modules = [
+        *TASK_MODULES,
+        "airflow_provider_codeocean._common.lineage",
+        "airflow_provider_codeocean.assets",
+        "airflow_provider_codeocean.get_provider_info",
+    ]
+    added = added_by_imports(modules, baseline=PARSE_BASELINE)
+
+    assert "airflow_provider_codeocean._common.lineage" in added["airflow_provider_codeocean.operators.computation"]
+    loaded = {
+        module: [m for m in new if m.split(".")[0] == "openlineage" or m.startswith("airflow.providers.openlineage")]
+        for module, new in added.items()
+    }
+    assert loaded == {module: [] for module in modules}
