@@ -83,3 +83,18 @@ def run_trigger(trigger: Any) -> dict[str, Any]:
 
     event = asyncio.run(first())
     return dict(event.payload)
+
+
+def make_asset(name: str, tags: list[str], *, bucket: str = "raw-data", wait: bool = True) -> dict[str, Any]:
+    """A data asset made from the ``buckets`` fixture's bucket (the create operator, ready unless ``wait=False``)."""
+    from airflow_provider_codeocean.operators.data_asset import CodeOceanCreateDataAssetOperator
+
+    return CodeOceanCreateDataAssetOperator(
+        task_id="make",
+        name=name,
+        aws_source={"bucket": bucket},
+        tags=tags,
+        wait_for_ready=wait,
+        idempotent=False,
+        poll_interval=TINY,
+    ).execute(make_context())

@@ -9,22 +9,9 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, TaskDeferred
 
 from airflow_provider_codeocean.errors import CodeOceanConfigError, CodeOceanDataAssetFailedError
-from airflow_provider_codeocean.operators.data_asset import CodeOceanCreateDataAssetOperator
 from airflow_provider_codeocean.sensors.data_asset_search import CodeOceanDataAssetSearchSensor
 from airflow_provider_codeocean.triggers.data_asset_search import CodeOceanDataAssetSearchTrigger
-from tests.operators.test_data_asset_support import TINY, make_context, run_trigger
-
-
-def make_asset(name: str, tags: list[str], *, bucket: str = "raw-data", wait: bool = True) -> dict[str, Any]:
-    return CodeOceanCreateDataAssetOperator(
-        task_id="make",
-        name=name,
-        aws_source={"bucket": bucket},
-        tags=tags,
-        wait_for_ready=wait,
-        idempotent=False,
-        poll_interval=TINY,
-    ).execute(make_context())
+from tests.operators.test_data_asset_support import TINY, make_asset, make_context, run_trigger
 
 
 def sensor(**kwargs: Any) -> CodeOceanDataAssetSearchSensor:

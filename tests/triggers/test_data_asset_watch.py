@@ -17,26 +17,13 @@ from typing import Any
 import pytest
 
 from airflow_provider_codeocean.errors import CodeOceanConfigError
-from airflow_provider_codeocean.operators.data_asset import CodeOceanCreateDataAssetOperator
 from airflow_provider_codeocean.triggers.data_asset_watch import EVENT_TRIGGERS, CodeOceanDataAssetWatchTrigger
 from tests.airflow_version import AIRFLOW_V_3_3_PLUS
-from tests.operators.test_data_asset_support import TINY, make_context
+from tests.operators.test_data_asset_support import make_asset
 
 pytestmark = pytest.mark.skipif(not EVENT_TRIGGERS, reason="AssetWatcher and event triggers are Airflow 3's")
 
 TAGS = ["raw", "watch-test"]
-
-
-def make_asset(name: str, tags: list[str] = TAGS, *, wait: bool = True) -> dict[str, Any]:
-    return CodeOceanCreateDataAssetOperator(
-        task_id="make",
-        name=name,
-        aws_source={"bucket": "raw-data", "prefix": "session1"},
-        tags=tags,
-        wait_for_ready=wait,
-        idempotent=False,
-        poll_interval=TINY,
-    ).execute(make_context())
 
 
 def watch(**kwargs: Any) -> CodeOceanDataAssetWatchTrigger:
@@ -113,7 +100,7 @@ async def searches_done(emulator: Any, more: int) -> None:
 
 
 def test_one_event_per_new_ready_match_not_for_older_or_other_assets(codeocean_emulator: Any, airflow_db: None) -> None:
-    before = make_asset("existed before the watch")
+    before = make_asset("existed before the watch", TAGS)
     trigger = watch(tags=[*TAGS, "t1"])
 
     async def scenario() -> list[dict[str, Any]]:
