@@ -92,6 +92,10 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
 
     kind: ClassVar[str]
 
+    def poll_key(self) -> str:
+        """What the poller fetches for this wait (the item's id, unless the kind needs more to find it)."""
+        return self.resource_id
+
     def group(self) -> Group | None:
         """The capsule or pipeline whose list of computations may serve this wait, when known."""
         return None
@@ -117,7 +121,7 @@ class CodeOceanPollTrigger(BaseTrigger):  # type: ignore[misc]  # Airflow is not
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # Leave the poller before yielding: the event is final, and the wait must not outlive it.
         with subscription(
-            self.conn_id, self.kind, self.resource_id, self.poll_interval, self.group(), matters=self._is_news
+            self.conn_id, self.kind, self.poll_key(), self.poll_interval, self.group(), matters=self._is_news
         ) as wait:
             event = await self._wait(wait)
         yield event

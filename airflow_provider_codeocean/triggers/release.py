@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-from airflow.triggers.base import TriggerEvent
-
-from airflow_provider_codeocean.errors import CodeOceanError, error_details
 from airflow_provider_codeocean.triggers.base import DEFAULT_TRANSIENT_GRACE, CodeOceanPollTrigger
-from airflow_provider_codeocean.triggers.poller import Outcome
+from airflow_provider_codeocean.triggers.poll_kinds import RELEASE_JOB, release_key
 
 #: Every status the trigger can fire; ``execute_complete`` rejects anything else.
 EVENT_STATUSES = frozenset({"success", "failed", "canceled", "timeout", "error"})
-RELEASE_JOB = "release_job"
 
 
 class CodeOceanReleaseTrigger(CodeOceanPollTrigger):
@@ -31,11 +24,10 @@ class CodeOceanReleaseTrigger(CodeOceanPollTrigger):
     * ``error`` with ``error_type``: a permanent API error such as 404, or transient errors that lasted
       longer than ``transient_grace`` seconds.
 
-    Unlike the computation and data asset triggers it polls on its own rather than through the shared
-    poller (:mod:`.poller`), which knows only those two kinds of item: a DAG releases a handful of
-    versions, not thousands, so one request per job per interval costs nothing worth sharing. Deadlines,
-    transient-error grace and events are the base class's. Every kwarg is a JSON primitive; the token is
-    never among them.
+    It polls through the connection's shared poller (:mod:`.poller`), as every Code Ocean wait does: one
+    connection lookup, bounded requests in flight, and the connection's pause after a 429 or 503.
+    Deadlines, transient-error grace and events are the base class's. Every kwarg is a JSON primitive;
+    the token is never among them.
 
     :param conn_id: the Code Ocean connection id.
     :param job_id: the release job to wait for.
@@ -70,6 +62,9 @@ class CodeOceanReleaseTrigger(CodeOceanPollTrigger):
         # The job is polled under its capsule's path, so the trigger must be rebuilt with it.
         return {"capsule_id": self.capsule_id, "pipeline": self.pipeline}
 
+    def poll_key(self) -> str:
+        return release_key(self.capsule_id, self.resource_id, self.pipeline)
+
     def terminal_event(self, item: Any) -> dict[str, Any] | None:
         if not item.is_terminal:
             return None
@@ -77,33 +72,3 @@ class CodeOceanReleaseTrigger(CodeOceanPollTrigger):
             return {"status": "success", "message": f"{item.describe()} completed"}
         status = "canceled" if str(item.status) == "canceled" else "failed"
         return {"status": status, "message": f"{item.describe()}: {item.error or 'no reason given'}"}
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        self._start_policy()
-        try:
-            async with self._hook() as hook:
-                event = await self._poll_until_event(hook)
-        except CodeOceanError as exc:
-            event = self._event("error", f"Code Ocean connection {self.conn_id!r}: {exc}", **error_details(exc))
-        except Exception as exc:  # the connection lookup: a missing connection or a secrets backend failure
-            event = self._event(
-                "error", f"Code Ocean connection {self.conn_id!r} could not be used: {type(exc).__name__}: {exc}"
-            )
-        yield event
-
-    async def _poll_until_event(self, hook: Any) -> TriggerEvent:
-        last_ok: float | None = None
-        while True:
-            try:
-                outcome = Outcome(
-                    item=await hook.aget_release_job(self.capsule_id, self.resource_id, pipeline=self.pipeline)
-                )
-                last_ok = time.time()
-            except CodeOceanError as exc:
-                outcome = Outcome(error=exc)
-            event = self._judge(outcome, last_ok)
-            if event is not None:
-                return event
-            until = self._policy.until_deadline(time.time())
-            # Wake at the deadline to take the last look there (a job that completed meanwhile wins).
-            await asyncio.sleep(self.poll_interval if until is None else min(self.poll_interval, until))

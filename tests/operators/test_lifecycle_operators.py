@@ -288,3 +288,29 @@ def test_detach_is_idempotent(
         caplog, capsys
     )
     assert sum(1 for r in emulator.requests() if r["method"] == "DELETE") == 1
+
+
+def test_the_release_trigger_polls_through_the_connections_shared_poller(emulator: Any) -> None:
+    from airflow.providers.common.compat.sdk import TaskDeferred
+
+    from airflow_provider_codeocean.triggers.poller import active_pollers
+
+    emulator.configure_release(LINKED_CAPSULE, delay=0.5)
+    with pytest.raises(TaskDeferred) as deferred:
+        release(deferrable=True).execute(make_context("release"))
+    trigger = deferred.value.trigger
+
+    async def scenario() -> tuple[dict[str, Any], int]:
+        waiting = asyncio.create_task(_first_event(trigger))
+        for _ in range(1000):  # the trigger registers its wait as soon as it runs
+            if trigger.conn_id in active_pollers():
+                break
+            await asyncio.sleep(0.01)
+        poller = active_pollers()[trigger.conn_id]
+        event = await waiting
+        return event, poller.requests
+
+    event, polled = asyncio.run(scenario())
+    assert event["status"] == "success"
+    job_gets = [r for r in emulator.requests() if r["method"] == "GET" and "/release/" in r["path"]]
+    assert polled == len(job_gets) >= 1
