@@ -173,7 +173,9 @@ class WatchStream:
         from airflow_provider_codeocean.triggers.subscription import subscription
 
         settings = await self._settings()
-        self.cursor = self._saved = await self._load()
+        self.cursor = await self._load()
+        if self.cursor is not None:
+            await self._move(self.cursor)
         log.info(
             "Watching Code Ocean for new data assets matching %s (searched every %g s; cursor in Variable %s)",
             _describe(self.spec),
@@ -228,24 +230,40 @@ class WatchStream:
         self.cursor = cursor
         async with self._saving:
             # Writes go out in order, and each writes the newest cursor, never an older one.
-            if self.cursor != self._saved:
-                latest = self.cursor
+            if self.cursor == self._saved:
+                return
+            latest = self.cursor
+            try:
                 await self.store.save(latest.to_json())
-                self._saved = latest
+            except Exception as exc:  # the API server or database: the next poll writes it again
+                log.warning("Storing the watch's cursor in Variable %s failed; trying again: %s", self.store.key, exc)
+                return
+            self._saved = latest
 
     async def _load(self) -> WatchCursor | None:
         """The stored cursor; a new watch starts at ``created_after``, or else (None) after what exists."""
-        stored = await self.store.load()
+        while True:
+            try:
+                stored = await self.store.load()
+                break
+            except Exception as exc:  # without the cursor the watch cannot know what it announced: wait
+                log.warning(
+                    "Reading Variable %s failed; trying again in %g s: %s", self.store.key, self.poll_interval, exc
+                )
+                await asyncio.sleep(self.poll_interval)
         if stored is not None:
-            cursor = WatchCursor.from_json(stored)
-            log.info("Resuming the watch: %d asset(s) announced since %s", len(cursor.fired), cursor.since)
-            return cursor
+            try:
+                cursor = WatchCursor.from_json(stored)
+            except (KeyError, TypeError, ValueError):
+                log.error("Variable %s holds no watch cursor (%r); starting the watch anew", self.store.key, stored)
+            else:
+                log.info("Resuming the watch: %d asset(s) announced since %s", len(cursor.fired), cursor.since)
+                self._saved = cursor
+                return cursor
         if self.spec.created_after is None:
             return None
         # Strictly after created_after, as the search sensor counts it.
-        cursor = WatchCursor(self.spec.created_after + 0.001)
-        await self.store.save(cursor.to_json())
-        return cursor
+        return WatchCursor(self.spec.created_after + 0.001)
 
     async def _settings(self) -> ClientSettings:
         from airflow_provider_codeocean.hooks.codeocean import CodeOceanHook

@@ -238,3 +238,34 @@ def test_kwargs_are_stable_json_without_the_token(codeocean_emulator: Any) -> No
 def test_bad_arguments_fail_when_the_dag_is_parsed(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(CodeOceanConfigError, match=message):
         CodeOceanDataAssetWatchTrigger(**kwargs)
+
+
+def test_a_failed_cursor_write_is_written_again_and_the_watch_goes_on(
+    codeocean_emulator: Any, airflow_db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_codeocean.triggers.cursor_store import VariableCursorStore
+
+    real_save = VariableCursorStore.save
+    failures = {"left": 2}
+
+    async def flaky_save(self: VariableCursorStore, value: dict[str, Any]) -> None:
+        # The API server (or database) refusing the Variable write, twice.
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("api-server unavailable")
+        await real_save(self, value)
+
+    monkeypatch.setattr(VariableCursorStore, "save", flaky_save)
+    trigger = watch(tags=[*TAGS, "t5"])
+
+    async def scenario() -> None:
+        running = await started(trigger)
+        a = make_asset("a", [*TAGS, "t5"])
+        assert await running.until(1) == [a["id"]]
+        await searches_done(codeocean_emulator, 3)
+        await running.stop()
+
+    asyncio.run(scenario())
+    assert failures["left"] == 0
+    cursor = stored_cursor(trigger)
+    assert cursor is not None and cursor["since"] > 0
