@@ -46,7 +46,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -280,14 +279,11 @@ def run_check(dep: Deployment, args: argparse.Namespace) -> None:
 
 def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ui", action="store_true", help="also check the UI in the system Chromium")
-    parser.add_argument("--screenshots", type=Path, default=base.ROOT / ".ci-artifacts" / "screenshots")
+    ui_check.add_options(parser)
 
 
 def main() -> int:
-    started = time.monotonic()
-    status = base.run_main(__doc__ or "", run_check, 420.0, add_options)
-    print(f"production deployment check took {time.monotonic() - started:.0f} s", flush=True)
-    return status
+    return base.run_main(__doc__ or "", run_check, 420.0, add_options)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -112,3 +116,22 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.01)
+
+
+def console_script() -> list[str]:
+    """The installed ``codeocean-emulator`` command, or the module when entry points are not installed."""
+    installed = shutil.which("codeocean-emulator", path=str(Path(sys.executable).parent))
+    return [installed] if installed else [sys.executable, "-m", "airflow_provider_codeocean.testing.cli"]
+
+
+@contextlib.contextmanager
+def emulator_process(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """The emulator command line with ``args`` and its base URL (its first line); killed if still running."""
+    process = subprocess.Popen([*console_script(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        yield process, process.stdout.readline().strip()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,27 +13,15 @@ import requests
 
 from airflow_provider_codeocean.testing import ECHO_CAPSULE_ID, CodeOceanEmulator
 
-from .conftest import FIXTURE_CAPSULES
-
-
-def _console_script() -> list[str]:
-    installed = shutil.which("codeocean-emulator", path=str(Path(sys.executable).parent))
-    # Fall back to the module when the package is not installed with its entry points.
-    return [installed] if installed else [sys.executable, "-m", "airflow_provider_codeocean.testing.cli"]
+from .conftest import FIXTURE_CAPSULES, console_script, emulator_process
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_console_script(tmp_path: Path, stop_signal: signal.Signals) -> None:
-    process = subprocess.Popen(
-        [*_console_script(), "--port", "0", "--token", "cop_cli", "--capsules", str(FIXTURE_CAPSULES),
-         "--state-dir", str(tmp_path / "state"), "--seed", "3", "--faults", "503 times=1 path=/api/v1/custom_metadata"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
+    with emulator_process(
+        "--port", "0", "--token", "cop_cli", "--capsules", str(FIXTURE_CAPSULES),
+        "--state-dir", str(tmp_path / "state"), "--seed", "3", "--faults", "503 times=1 path=/api/v1/custom_metadata",
+    ) as (process, base_url):  # fmt: skip
         assert base_url.startswith("http://127.0.0.1:")
         assert requests.get(f"{base_url}/api/v1/custom_metadata", auth=("cop_cli", ""), timeout=10).status_code == 503
         response = requests.post(f"{base_url}/api/v1/capsules/search", json={}, auth=("cop_cli", ""), timeout=10)
@@ -43,15 +29,11 @@ def test_console_script(tmp_path: Path, stop_signal: signal.Signals) -> None:
         assert "Data reader" in {c["name"] for c in response.json()["results"]}
         process.send_signal(stop_signal)
         assert process.wait(timeout=15) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_console_script_rejects_bad_faults() -> None:
     result = subprocess.run(
-        [*_console_script(), "--faults", "teapot"], capture_output=True, text=True, timeout=30, check=False
+        [*console_script(), "--faults", "teapot"], capture_output=True, text=True, timeout=30, check=False
     )
     assert result.returncode == 2
     assert "unknown fault" in result.stderr

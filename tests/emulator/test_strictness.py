@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import socket
 import ssl
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ import requests
 
 from airflow_provider_codeocean.testing import ECHO_CAPSULE_ID, SIMULATED_CAPSULE_ID, ApiError, CodeOceanEmulator
 
-from .conftest import TOKEN, wait_until
+from .conftest import TOKEN, emulator_process, wait_until
 
 SEEDED_ASSET = "5eed5eed-0000-4000-8000-000000000001"  # "genome": chr1/seq.fa, with a data_asset.json
 
@@ -174,16 +173,10 @@ def test_bad_parameters_are_a_400(emu: CodeOceanEmulator, api: requests.Session,
 
 def test_token_is_never_printed(tmp_path: Path) -> None:
     token = "cop_secret_do_not_print_7f3a"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_codeocean.testing.cli", "--port", "0", "--token", token,
-         "--state-dir", str(tmp_path / "state")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
+    with emulator_process("--port", "0", "--token", token, "--state-dir", str(tmp_path / "state")) as (
+        process,
+        base_url,
+    ):
         assert requests.get(f"{base_url}/api/v1/capsules/{ECHO_CAPSULE_ID}", auth=(token, ""), timeout=10).ok
         assert (
             requests.get(f"{base_url}/api/v1/capsules/{ECHO_CAPSULE_ID}", auth=("wrong", ""), timeout=10).status_code
@@ -191,10 +184,6 @@ def test_token_is_never_printed(tmp_path: Path) -> None:
         )
         process.terminate()
         out, err = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert token not in base_url + out + err
     assert "serving" in err
     with CodeOceanEmulator(token=token, state_dir=tmp_path / "inproc") as emu:
