@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from airflow_provider_codeocean._common.deferral import reraise
-from airflow_provider_codeocean._common.inputs import id_from
+from airflow_provider_codeocean._common.inputs import id_from, is_templated
 from airflow_provider_codeocean.errors import (
     CodeOceanConfigError,
     CodeOceanError,
@@ -73,7 +73,7 @@ class CodeOceanDownloadResultsOperator(CodeOceanBaseOperator):
         super().__init__(**kwargs)
         if retries_per_file < 1:
             raise CodeOceanConfigError(f"retries_per_file must be 1 or more, got {retries_per_file}")
-        self.computation_id = computation_id
+        self.computation_id = _checked_at_parse(computation_id)
         self.destination = destination
         self.path = path
         self.include = include
@@ -141,7 +141,7 @@ class CodeOceanReadResultOperator(CodeOceanBaseOperator):
             raise CodeOceanConfigError(f"output_format must be 'auto', 'json' or 'text', got {output_format!r}")
         if max_bytes < 1:
             raise CodeOceanConfigError(f"max_bytes must be 1 or more, got {max_bytes}")
-        self.computation_id = computation_id
+        self.computation_id = _checked_at_parse(computation_id)
         self.path = path
         self.output_format = output_format
         self.max_bytes = max_bytes
@@ -329,3 +329,10 @@ class _RestartingObjectSink:
 
     def hexdigest(self) -> str:
         return self._digest.hexdigest()
+
+
+def _checked_at_parse(computation_id: Any) -> Any:
+    """A literal ``computation_id`` is checked when the DAG is parsed; a templated one after rendering."""
+    if not is_templated(computation_id):
+        id_from(computation_id, "computation_id")
+    return computation_id

@@ -201,10 +201,27 @@ def test_read_a_missing_file_is_a_404(codeocean_emulator: Any, nested: dict[str,
 
 
 def test_read_bad_arguments_fail_at_parse_time() -> None:
+    some_id = "00000000-0000-4000-8000-000000000001"
     with pytest.raises(CodeOceanConfigError, match="output_format"):
-        CodeOceanReadResultOperator(task_id="r", computation_id="x", path="p", output_format="yaml")
+        CodeOceanReadResultOperator(task_id="r", computation_id=some_id, path="p", output_format="yaml")
     with pytest.raises(CodeOceanConfigError, match="max_bytes"):
-        CodeOceanReadResultOperator(task_id="r", computation_id="x", path="p", max_bytes=0)
+        CodeOceanReadResultOperator(task_id="r", computation_id=some_id, path="p", max_bytes=0)
+
+
+@pytest.mark.parametrize("operator", ["read", "download"])
+def test_a_literal_computation_id_is_checked_when_the_dag_is_parsed(operator: str, tmp_path: Path) -> None:
+    def build(computation_id: Any) -> Any:
+        if operator == "read":
+            return CodeOceanReadResultOperator(task_id="r", computation_id=computation_id, path="p")
+        return CodeOceanDownloadResultsOperator(task_id="d", computation_id=computation_id, destination=str(tmp_path))
+
+    with pytest.raises(CodeOceanConfigError, match="computation_id"):
+        build("not-a-uuid")
+    with pytest.raises(CodeOceanConfigError, match="computation_id"):
+        build({"id": "7f3d2a10"})
+    # Templated: checked once rendered.
+    build("{{ ti.xcom_pull('run')['id'] }}")
+    build({"id": "00000000-0000-4000-8000-000000000001"})
 
 
 @pytest.mark.parametrize("destination", ["local", "object storage"])
