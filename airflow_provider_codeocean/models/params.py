@@ -280,6 +280,11 @@ def _processes_from(value: Any) -> list[PipelineProcessParams]:
         name = item["name"]
         params = item.get("parameters")
         named = item.get("named_parameters")
+        if params and named:
+            raise CodeOceanConfigError(
+                f"process {name!r}: give parameters (ordered) or named_parameters, not both: Code Ocean documents "
+                "no order for mixing them; name every value instead"
+            )
         result.append(
             PipelineProcessParams(
                 name=name,

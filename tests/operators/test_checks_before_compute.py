@@ -44,6 +44,13 @@ BAD_SHAPES = [
     ({"capsule_id": ECHO[:-4]}, "capsule_id must be a Code Ocean id, a UUID"),
     ({"capsule_id": ECHO, "data_assets": [{"id": "4bc97533-6eb4", "mount": "x"}]}, "data asset id must be"),
     ({"capsule_id": ECHO, "parameters": ["a"], "named_parameters": {"message": "b"}}, "not both"),
+    (
+        {
+            "pipeline_id": ECHO,
+            "processes": [{"name": "capsule_a_1", "parameters": ["a"], "named_parameters": {"m": "b"}}],
+        },
+        "process 'capsule_a_1': give parameters",
+    ),
     ({"capsule_id": ECHO, "named_parameters": {"my param": "x"}}, "the parameter name 'my param' is not valid"),
     ({"capsule_id": ECHO, "named_parameters": {"a;rm": "x"}}, "the parameter name 'a;rm' is not valid"),
     ({"capsule_id": ECHO, "named_parameters": {"message": "a\x00b"}}, "contains a NUL byte"),
