@@ -205,12 +205,14 @@ class CodeOceanRunCapsuleOperator(ComputationLineageMixin, CodeOceanBaseOperator
         url = push_computation_link(context, self.hook, computation.id)
         self.log.info("Code Ocean computation %s (%s): %s", computation.id, name, url)
 
-        if not self.wait_for_completion:
+        if not self.wait_for_completion and not (computation.is_terminal and not computation.succeeded):
             if self.deferrable:
                 self.log.warning("deferrable has no effect with wait_for_completion=False")
             store.delete(STATE_COMPUTATION_ID)
             return computation.to_dict()
         if computation.is_terminal:
+            # Also without wait_for_completion: a failed run an earlier try started is reported, not
+            # passed on as started.
             return self._finish(computation, store)
         if not self.deferrable:
             return self._finish(self._wait(computation.id), store)

@@ -150,15 +150,19 @@ def test_pipeline_operator_runs_a_pipeline_with_process_parameters(emulator: Any
     op = CodeOceanRunPipelineOperator(
         task_id="pipe",
         pipeline_id=PIPELINE,
-        processes=[{"name": "capsule_align_1", "parameters": ["x"], "named_parameters": {"k": "v"}}],
+        processes=[
+            {"name": "capsule_align_1", "named_parameters": {"k": "v"}},
+            {"name": "capsule_summarize_2", "parameters": ["x"]},
+        ],
         poll_interval=0.02,
     )
 
     result = op.execute(make_context("pipe"))
 
     assert result["end_status"] == "succeeded"
-    align = next(p for p in result["processes"] if p["name"] == "capsule_align_1")
-    assert [p["value"] for p in align["parameters"]] == ["x", "v"]
+    values = {p["name"]: [v["value"] for v in p["parameters"]] for p in result["processes"]}
+    assert values["capsule_align_1"] == ["v"]
+    assert values["capsule_summarize_2"] == ["x"]
 
 
 # Deadlines and kill

@@ -258,3 +258,17 @@ def _completing(op: Any, emulator: Any, end_status: str, exit_code: int) -> Any:
         return get(computation_id)
 
     return get_after_completing
+
+
+def test_without_waiting_a_retry_reports_the_failed_run_of_its_lineage(emulator: Any) -> None:
+    # The first try started the run and its worker died before reporting; the run then failed.
+    first = make_context()
+    started = make_operator(capsule_id=LONG, wait_for_completion=False).execute(first)
+    emulator.complete_computation(started["id"], "failed", exit_code=2)
+
+    retry = make_operator(capsule_id=LONG, wait_for_completion=False, retry_on_run_failure=False)
+    with pytest.raises(CodeOceanRunFailedError) as raised:
+        retry.execute(next_try(first))
+
+    assert isinstance(raised.value, AirflowFailException)
+    assert created(emulator, LONG) == 1
