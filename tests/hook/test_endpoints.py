@@ -140,7 +140,10 @@ def test_run_pipeline_with_processes_and_named_parameters(httpserver: HTTPServer
         pipeline_id=CAPSULE_ID,
         nextflow_profile="large",
         named_parameters={"alpha": "1"},
-        processes=[{"name": "capsule_art_1", "parameters": ["x"], "named_parameters": [("k", "v")]}],
+        processes=[
+            {"name": "capsule_art_1", "parameters": ["x"]},
+            {"name": "capsule_report_2", "named_parameters": [("k", "v")]},
+        ],
     )
 
     hook.run_computation(params)
@@ -150,7 +153,8 @@ def test_run_pipeline_with_processes_and_named_parameters(httpserver: HTTPServer
         "nextflow_profile": "large",
         "named_parameters": [{"param_name": "alpha", "value": "1"}],
         "processes": [
-            {"name": "capsule_art_1", "parameters": ["x"], "named_parameters": [{"param_name": "k", "value": "v"}]}
+            {"name": "capsule_art_1", "parameters": ["x"]},
+            {"name": "capsule_report_2", "named_parameters": [{"param_name": "k", "value": "v"}]},
         ],
     }
 
