@@ -12,8 +12,9 @@ When the cursor moves past an asset matters:
   only after Airflow confirmed that the asset's event is stored in the metadata database; an event
   that was never stored is announced again. The only window left for a second event is a triggerer
   that dies between that confirmation and the Variable write that follows it.
-* **Airflow 3.0-3.2** (no ack mode): the cursor moves once the event is handed to the triggerer, a
-  second or so before Airflow stores it; a triggerer killed inside that second loses that event.
+* **Airflow 3.0-3.2** (no ack mode): the cursor moves once the event is handed to the triggerer,
+  before Airflow stores it (at the triggerer's next sync with the database); a triggerer killed in
+  between loses that event.
 """
 
 from __future__ import annotations
@@ -120,12 +121,9 @@ class CodeOceanDataAssetWatchTrigger(_EventTrigger):  # type: ignore[misc]  # Ai
         from airflow.triggers.base import TriggerEvent
 
         stream = WatchStream(self.conn_id, self.spec, self.poll_interval)
-        try:
-            async for payload, key in stream.open_stream():
-                yield TriggerEvent(payload)
-                await stream.advance([_Handed(key)])
-        finally:
-            await stream.aclose()
+        async for payload, key in stream.open_stream():
+            yield TriggerEvent(payload)
+            await stream.advance([_Handed(key)])
 
     # Airflow 3.3+: an ack-mode shared stream, advanced once Airflow stored the events.
 
@@ -187,10 +185,10 @@ class WatchStream:
             while True:
                 # Strictly after since - 1 ms: created times are whole seconds, and since itself counts.
                 since = None if self.cursor is None else self.cursor.since - 0.001
-                spec = replace(self.spec, created_after=since)
-                if search_key(spec) != key:
+                new_key = search_key(replace(self.spec, created_after=since))
+                if new_key != key:
                     subscriptions.close()
-                    key = search_key(spec)
+                    key = new_key
                     wait = subscriptions.enter_context(
                         subscription(self.conn_id, DATA_ASSET_SEARCH, key, self.poll_interval)
                     )
@@ -222,9 +220,6 @@ class WatchStream:
                 log.warning("The event for data asset %s was not stored by Airflow; it will fire again", asset_id)
         if confirmed and self.cursor is not None:
             await self._move(self.cursor.announced(confirmed))
-
-    async def aclose(self) -> None:
-        return None
 
     async def _move(self, cursor: WatchCursor) -> None:
         self.cursor = cursor
