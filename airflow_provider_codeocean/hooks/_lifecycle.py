@@ -109,6 +109,9 @@ class CapsuleLifecycleMixin:
     def get_release_job(self, capsule_id: str, job_id: str, *, pipeline: bool = False) -> CapsuleReleaseJob:
         return self.call(endpoints.get_release_job(capsule_id, job_id, _kind(pipeline)))
 
+    async def aget_release_job(self, capsule_id: str, job_id: str, *, pipeline: bool = False) -> CapsuleReleaseJob:
+        return await self.acall(endpoints.get_release_job(capsule_id, job_id, _kind(pipeline)))
+
     def wait_for_release(
         self,
         capsule_id: str,
